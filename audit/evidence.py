@@ -1,0 +1,196 @@
+"""Evidence: the plain, JSON round-trippable record of one browser run.
+
+Nothing here knows about Playwright. Recorders produce these records; detection, policy and every
+output are pure functions of an `Evidence`, so `check` and `report` work on a saved run.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+# Where a request (or console line, or frame) came from.
+SOURCES = ("page", "iframe", "popup", "worker", "service_worker")
+# The channel a piece of data left the browser on.
+CHANNELS = ("http", "websocket", "beacon", "dns", "webrtc", "storage", "console", "eventsource")
+
+
+@dataclass(frozen=True)
+class Card:
+    """The canary card that is typed. `number` holds digits only."""
+
+    number: str
+    expiry: str = "12/34"
+    cvc: str = "123"
+    name: str = "Canary Cardholder"
+    postal: str = "94107"
+
+    def fields(self) -> dict[str, str]:
+        return {"number": self.number, "expiry": self.expiry, "cvc": self.cvc,
+                "name": self.name, "postal": self.postal}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    id: str                       # "r1", "r2", ... in order of first sight
+    method: str
+    url: str
+    host: str
+    resource_type: str            # Playwright's resource type (document, script, fetch, xhr, ping, ...)
+    frame_url: str | None         # URL of the frame that issued it (None for workers)
+    source: str                   # one of SOURCES; "from" in result.json
+    page: int = 0                 # 0 = first page, 1.. = popups in order of opening
+    channel: str = "http"         # http | beacon | websocket | eventsource | dns
+    headers: dict[str, str] = field(default_factory=dict)
+    body_b64: str | None = None   # request body, base64 of the raw bytes
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    failure: str | None = None    # Chromium's error text, e.g. net::ERR_BLOCKED_BY_CLIENT
+    blocked_by_client: bool = False
+    blocked_by: str | None = None  # "adblock" | "csp" | None: why the browser stopped it
+    redirected_from: str | None = None  # id of the request this one redirected from
+    time: float = 0.0             # seconds since the run started
+
+    @property
+    def body(self) -> bytes:
+        return base64.b64decode(self.body_b64) if self.body_b64 else b""
+
+
+@dataclass(frozen=True)
+class WebSocketFrame:
+    direction: str                # "sent" | "received"
+    payload_b64: str
+    time: float = 0.0
+
+    @property
+    def payload(self) -> bytes:
+        return base64.b64decode(self.payload_b64)
+
+
+@dataclass(frozen=True)
+class WebSocketRecord:
+    id: str                       # "ws1", ...
+    url: str
+    host: str
+    page: int = 0
+    frames: tuple[WebSocketFrame, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsoleRecord:
+    type: str                     # log | info | warning | error | pageerror | ...
+    text: str
+    url: str | None = None        # source location of the message, when known
+    frame_url: str | None = None
+    page: int = 0
+    source: str = "page"
+    blocked_by_client: bool = False
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    index: int
+    url: str
+    host: str
+    parent: int | None            # index of the parent frame, None for a top-level frame
+    page: int = 0
+    name: str = ""
+    card_inputs: tuple[str, ...] = ()  # card fields held: number, cvc, expiry, name, postal
+    typed_fields: tuple[str, ...] = ()  # card fields the canary was typed into in this frame
+
+
+@dataclass(frozen=True)
+class ScriptRecord:
+    url: str                      # script URL, or "inline"
+    frame_url: str | None
+    sha384: str                   # "sha384-<base64>", the SRI form
+    sri: str | None = None        # the integrity attribute, when the loading tag had one
+    page: int = 0
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class StorageRecord:
+    origin: str
+    kind: str                     # cookie | localStorage | sessionStorage | indexedDB
+    key: str
+    value: str
+    page: int = 0
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    action: str
+    target: str
+    ok: bool
+    error: str | None = None
+    screenshot: str | None = None  # path relative to the output folder
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    stage: str                    # capture | step | browser
+    message: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    scenario_name: str
+    scenario_file: str
+    processor: str
+    start_url: str
+    card: Card
+    started_at: str
+    duration_s: float = 0.0
+    completed: bool = False
+    browser: str = ""             # browser product and version
+    steps: tuple[StepRecord, ...] = ()
+    requests: tuple[RequestRecord, ...] = ()
+    websockets: tuple[WebSocketRecord, ...] = ()
+    console: tuple[ConsoleRecord, ...] = ()
+    frames: tuple[FrameRecord, ...] = ()
+    scripts: tuple[ScriptRecord, ...] = ()
+    storage: tuple[StorageRecord, ...] = ()
+    webrtc: tuple[dict[str, Any], ...] = ()  # {"kind": "ice-server|label|send", "data": str, "frame_url"}
+    page_headers: dict[str, str] = field(default_factory=dict)  # response headers of the start page
+    screenshots: tuple[str, ...] = ()
+    errors: tuple[ErrorRecord, ...] = ()
+    adblock: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Evidence":
+        return _build(cls, data)
+
+
+def _build(cls: type, data: Any) -> Any:
+    """Rebuild nested frozen dataclasses from `to_dict` output."""
+    kwargs = {}
+    hints = {f.name: f for f in dataclasses.fields(cls)}
+    nested = {
+        "card": Card, "steps": StepRecord, "requests": RequestRecord, "websockets": WebSocketRecord,
+        "console": ConsoleRecord, "frames": FrameRecord, "scripts": ScriptRecord,
+        "storage": StorageRecord, "errors": ErrorRecord, "frames_ws": WebSocketFrame,
+    }
+    for name, value in data.items():
+        if name not in hints:
+            continue  # tolerate fields added by later versions
+        if cls is WebSocketRecord and name == "frames":
+            value = tuple(_build(WebSocketFrame, v) for v in value)
+        elif name in nested and name != "frames_ws":
+            target = nested[name]
+            if isinstance(value, list):
+                value = tuple(_build(target, v) for v in value)
+            elif isinstance(value, dict):
+                value = _build(target, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)
