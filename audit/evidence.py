@@ -123,6 +123,20 @@ class StorageRecord:
 
 
 @dataclass(frozen=True)
+class ApiCallRecord:
+    """A call to a browser API that sends data, seen by instrumentation injected into every frame
+    before page scripts run. It keeps what the network layer cannot show: the body of an attempt
+    the browser then refused (CSP), and WebRTC data, which never appears as a request."""
+
+    kind: str                     # fetch | xhr | beacon | websocket | eventsource | rtc-ice | rtc-label | rtc-send
+    url: str | None
+    data: str                     # the data handed to the API, as text (binary as base64)
+    frame_url: str | None = None
+    page: int = 0
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class StepRecord:
     action: str
     target: str
@@ -156,11 +170,13 @@ class Evidence:
     frames: tuple[FrameRecord, ...] = ()
     scripts: tuple[ScriptRecord, ...] = ()
     storage: tuple[StorageRecord, ...] = ()
-    webrtc: tuple[dict[str, Any], ...] = ()  # {"kind": "ice-server|label|send", "data": str, "frame_url"}
+    api_calls: tuple[ApiCallRecord, ...] = ()
     page_headers: dict[str, str] = field(default_factory=dict)  # response headers of the start page
     screenshots: tuple[str, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
     adblock: bool = False
+    tool_version: str = ""
+    notes: tuple[str, ...] = ()   # things worth knowing that do not make the run inconclusive
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -177,14 +193,14 @@ def _build(cls: type, data: Any) -> Any:
     nested = {
         "card": Card, "steps": StepRecord, "requests": RequestRecord, "websockets": WebSocketRecord,
         "console": ConsoleRecord, "frames": FrameRecord, "scripts": ScriptRecord,
-        "storage": StorageRecord, "errors": ErrorRecord, "frames_ws": WebSocketFrame,
+        "storage": StorageRecord, "errors": ErrorRecord, "api_calls": ApiCallRecord,
     }
     for name, value in data.items():
         if name not in hints:
             continue  # tolerate fields added by later versions
         if cls is WebSocketRecord and name == "frames":
             value = tuple(_build(WebSocketFrame, v) for v in value)
-        elif name in nested and name != "frames_ws":
+        elif name in nested:
             target = nested[name]
             if isinstance(value, list):
                 value = tuple(_build(target, v) for v in value)

@@ -1,0 +1,144 @@
+"""Where the canary card shows up in the evidence: every channel, every encoding (pure)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable
+
+from .evidence import Card, Evidence
+from .hosts import host_of
+from .match import CardMatch, find_card, find_split_number
+
+# Headers the browser sets itself from the page's own location; the card in them is already
+# seen in the URL that caused them.
+SKIP_HEADERS = {"referer", "origin"}
+# Chromium's console wording for a request the page's CSP refused, old and new forms.
+CSP_LINE = re.compile(
+    r"(?:Refused to (?:connect to|load(?: the)? \w+|frame|send form data to|create a worker from)|"
+    r"Connecting to|Loading the \w+|Framing|Sending form data to)\s+'([^']+)'.*?(?:violates|because it violates)",
+    re.S)
+API_CHANNEL = {"fetch": "http", "xhr": "http", "beacon": "beacon", "websocket": "websocket",
+               "eventsource": "eventsource", "rtc-ice": "webrtc", "rtc-label": "webrtc",
+               "rtc-send": "webrtc", "rtc-sdp": "webrtc"}
+EXCERPT = 48
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One place a card field was found."""
+
+    field: str
+    encoding: str
+    channel: str                 # http | websocket | beacon | dns | webrtc | storage | console | eventsource
+    host: str
+    url: str | None
+    location: str                # url | host | header:<name> | body | frame | data | value
+    excerpt: str
+    request_id: str | None = None
+    frame_url: str | None = None
+    blocked: bool = False
+    blocked_by: str | None = None
+    context_ok: bool = True
+
+
+def _excerpt(data: bytes, match: CardMatch) -> str:
+    if match.offset < 0:
+        return data[:EXCERPT * 2].decode("utf-8", "replace")
+    start = max(0, match.offset - EXCERPT // 2)
+    end = min(len(data), match.offset + max(match.length, 1) + EXCERPT // 2)
+    text = data[start:end].decode("utf-8", "replace")
+    return ("…" if start else "") + text + ("…" if end < len(data) else "")
+
+
+def _scan(data: bytes, card: Card, **where: object) -> Iterable[Sighting]:
+    if not data:
+        return
+    for match in find_card(data, card):
+        yield Sighting(field=match.field, encoding=match.encoding, excerpt=_excerpt(data, match),
+                       context_ok=match.context_ok, **where)  # type: ignore[arg-type]
+
+
+def csp_blocked_urls(evidence: Evidence) -> list[tuple[str, str | None]]:
+    """(URL, frame URL) of every request the page's CSP refused, read from console lines: the
+    browser makes no request event for these, the console line is all there is."""
+    found = []
+    for line in evidence.console:
+        for url in CSP_LINE.findall(line.text):
+            found.append((url, line.frame_url))
+    return found
+
+
+def find_sightings(evidence: Evidence) -> list[Sighting]:
+    card = evidence.card
+    out: list[Sighting] = []
+    for req in evidence.requests:
+        blocked = req.blocked_by is not None
+        common = dict(host=req.host, url=req.url, request_id=req.id, frame_url=req.frame_url,
+                      blocked=blocked, blocked_by=req.blocked_by)
+        channel = req.channel
+        host_hits = list(_scan(req.host.encode(), card, channel="dns", location="host", **common))
+        out += host_hits
+        if not host_hits:
+            out += _scan(req.url.encode(), card, channel=channel, location="url", **common)
+        for name, value in req.headers.items():
+            if name.lower() not in SKIP_HEADERS:
+                out += _scan(value.encode(), card, channel=channel, location=f"header:{name.lower()}", **common)
+        out += _scan(req.body, card, channel=channel, location="body", **common)
+    for ws in evidence.websockets:
+        common = dict(host=ws.host, url=ws.url, request_id=ws.id, channel="websocket")
+        out += _scan(ws.url.encode(), card, location="url", **common)
+        for frame in ws.frames:
+            if frame.direction == "sent":
+                out += _scan(frame.payload, card, location="frame", **common)
+    csp = {url for url, _ in csp_blocked_urls(evidence)}
+    for url, frame_url in csp_blocked_urls(evidence):
+        out += _scan(url.encode(), card, channel="http", host=host_of(url), url=url, location="url",
+                     frame_url=frame_url, blocked=True, blocked_by="csp")
+    for call in evidence.api_calls:
+        url = call.url if call.url and "://" in call.url else None
+        host = host_of(url) if url else ""
+        blocked = url in csp if url else False
+        common = dict(channel=API_CHANNEL.get(call.kind, "http"), host=host, url=url or call.url,
+                      frame_url=call.frame_url, blocked=blocked, blocked_by="csp" if blocked else None)
+        data = call.data.encode()
+        if call.data.startswith("base64:"):
+            try:
+                data = base64.b64decode(call.data[7:])
+            except ValueError:
+                pass
+        out += _scan(data, card, location="data", **common)
+        if call.kind.startswith("rtc") and call.url:
+            out += _scan(call.url.encode(), card, location="url", **common)
+    for item in evidence.storage:
+        origin_host = host_of(item.origin) or item.origin.lstrip(".").lower()
+        out += _scan(f"{item.key}={item.value}".encode(), card, channel="storage", host=origin_host,
+                     url=item.origin, location=f"{item.kind}:{item.key}")
+    for line in evidence.console:
+        out += _scan(line.text.encode(), card, channel="console", host=host_of(line.frame_url or ""),
+                     url=line.url, frame_url=line.frame_url, location="console")
+    out += _split_sightings(evidence)
+    return out
+
+
+def _split_sightings(evidence: Evidence) -> list[Sighting]:
+    """The number cut into its groups and sent in pieces to one host."""
+    by_host: dict[str, list] = defaultdict(list)
+    for req in evidence.requests:
+        by_host[req.host].append(req)
+    out = []
+    for host, reqs in by_host.items():
+        if len(reqs) < 2 or not host:
+            continue
+        chunks = [r.url.encode() + b"\n" + r.body for r in reqs]
+        for combo in find_split_number(chunks, evidence.card)[:1]:
+            first = reqs[combo[0]]
+            ids = ", ".join(reqs[i].id for i in combo)
+            out.append(Sighting(field="number", encoding="split", channel=first.channel, host=host,
+                                url=first.url, location=f"requests {ids}",
+                                excerpt=f"number split over requests {ids}", request_id=first.id,
+                                frame_url=first.frame_url, blocked=first.blocked_by is not None,
+                                blocked_by=first.blocked_by))
+    return out

@@ -1,0 +1,206 @@
+"""Who may receive card data, and the rules that judge the evidence against it (pure)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .detect import Sighting, find_sightings
+from .evidence import Evidence, FrameRecord
+from .hosts import host_of, matches_any, registrable_domain
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+RULE_SEVERITY = {
+    "card-data-egress": "critical",
+    "card-field-outside-processor": "critical",
+    "card-data-at-rest": "high",
+    "script-not-in-baseline": "high",
+    "script-changed": "high",
+    "header-changed": "medium",
+    "processor-blocked-by-client": "medium",
+    "unlisted-third-party": "low",
+}
+# Fields whose presence alone is a finding. Expiry, name and postal are recorded, not flagged:
+# processors hand the merchant exp_month, brand and last four as a matter of course.
+FLAGGED_FIELDS = ("number", "cvc")
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    card_data_hosts: tuple[str, ...]
+    card_frame_hosts: tuple[str, ...]
+    processor_hosts: tuple[str, ...]
+    known_hosts: tuple[str, ...] = ()
+    merchant_hosts: tuple[str, ...] = ()
+    merchant_domain: str = ""
+    profile_sources: tuple[dict[str, str], ...] = ()
+
+    def party(self, host: str) -> str:
+        if not host:
+            return "local"
+        if matches_any(host, self.processor_hosts + self.card_data_hosts + self.card_frame_hosts):
+            return "processor"
+        if (self.merchant_domain and registrable_domain(host) == self.merchant_domain) or \
+                matches_any(host, self.merchant_hosts):
+            return "merchant"
+        if matches_any(host, self.known_hosts):
+            return "known"
+        return "unlisted"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "HostPolicy":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known})
+
+    @classmethod
+    def build(cls, profile: Any, scenario: Any) -> "HostPolicy":
+        extra = getattr(scenario, "policy", None)
+        extra_list = (lambda name: tuple(getattr(extra, name, None) or ())) if extra else (lambda name: ())
+        p = lambda name: tuple(getattr(profile, name, None) or ())  # noqa: E731
+        return cls(
+            card_data_hosts=p("card_data_hosts") + extra_list("card_data_hosts"),
+            card_frame_hosts=p("card_frame_hosts") + p("popup_hosts") + extra_list("card_frame_hosts"),
+            processor_hosts=tuple(getattr(profile, "processor_hosts", ()) or ()),
+            known_hosts=extra_list("known_hosts"),
+            merchant_hosts=tuple(getattr(scenario, "merchant_hosts", None) or ()),
+            merchant_domain=registrable_domain(host_of(scenario.start_url)),
+            profile_sources=tuple({"url": s.url, "what": s.what} for s in getattr(profile, "sources", ()) or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    host: str | None = None
+    url: str | None = None
+    channel: str | None = None
+    field: str | None = None
+    encoding: str | None = None
+    blocked: bool = False
+    request_id: str | None = None
+    frame_url: str | None = None
+    location: str | None = None
+    excerpt: str | None = None
+    count: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _finding(rule: str, message: str, **kw: Any) -> Finding:
+    return Finding(rule=rule, severity=RULE_SEVERITY[rule], message=message, **kw)
+
+
+def card_data_egress(sightings: list[Sighting], policy: HostPolicy) -> list[Finding]:
+    """The number, or the CVC in card context, sent to a host that is not a card-data host."""
+    findings: dict[tuple[str, str, str], Finding] = {}
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for s in sightings:
+        if s.channel in ("storage", "console") or s.field not in FLAGGED_FIELDS or not s.context_ok:
+            continue
+        if s.host and matches_any(s.host, policy.card_data_hosts):
+            continue
+        key = (s.host, s.field, s.channel)
+        counts[key] += 1
+        if key in findings and (findings[key].request_id or not s.request_id):
+            continue  # keep the first network-level sighting: it names the request
+        what = "card number" if s.field == "number" else "CVC"
+        where = s.host or "an unnamed peer"
+        verb = "attempted to send (stopped by " + (s.blocked_by or "the browser") + ")" if s.blocked else "sent"
+        findings[key] = _finding(
+            "card-data-egress", f"{what} ({s.encoding}) {verb} to {where} over {s.channel}",
+            host=s.host or None, url=s.url, channel=s.channel, field=s.field, encoding=s.encoding,
+            blocked=s.blocked, request_id=s.request_id, frame_url=s.frame_url, location=s.location,
+            excerpt=s.excerpt)
+    return [Finding(**{**f.to_dict(), "count": counts[k]}) for k, f in findings.items()]
+
+
+def frame_host(frame: FrameRecord, frames: tuple[FrameRecord, ...]) -> str:
+    """about:blank and srcdoc frames run in their parent's origin: judge them by it."""
+    seen = set()
+    while not frame.host and frame.parent is not None and frame.parent not in seen:
+        seen.add(frame.parent)
+        frame = frames[frame.parent]
+    return frame.host
+
+
+def card_field_outside_processor(evidence: Evidence, policy: HostPolicy) -> list[Finding]:
+    out = []
+    for frame in evidence.frames:
+        fields = [f for f in frame.card_inputs if f in FLAGGED_FIELDS] or list(frame.typed_fields)
+        if not fields:
+            continue
+        host = frame_host(frame, evidence.frames)
+        if host and matches_any(host, policy.card_frame_hosts):
+            continue
+        kind = "page" if frame.parent is None else "frame"
+        typed = f"; the canary was typed there ({', '.join(frame.typed_fields)})" if frame.typed_fields else ""
+        out.append(_finding("card-field-outside-processor",
+                            f"card input ({', '.join(fields)}) in a {kind} served by {host or frame.url}, "
+                            f"not by the processor{typed}",
+                            host=host or None, url=frame.url, frame_url=frame.url, field=fields[0],
+                            location=f"frame {frame.index}"))
+    return out
+
+
+def card_data_at_rest(sightings: list[Sighting], policy: HostPolicy) -> list[Finding]:
+    out: dict[tuple[str, str], Finding] = {}
+    for s in sightings:
+        if s.channel != "storage" or s.field != "number":
+            continue
+        if s.host and matches_any(s.host, policy.processor_hosts + policy.card_data_hosts):
+            continue
+        out.setdefault((s.host, s.location), _finding(
+            "card-data-at-rest", f"card number ({s.encoding}) stored in {s.location} of {s.host}",
+            host=s.host, url=s.url, channel="storage", field="number", encoding=s.encoding,
+            location=s.location, excerpt=s.excerpt))
+    return list(out.values())
+
+
+def processor_blocked(evidence: Evidence, policy: HostPolicy) -> list[Finding]:
+    blocked: dict[str, list[str]] = {}
+    for req in evidence.requests:
+        if req.blocked_by_client and policy.party(req.host) == "processor":
+            blocked.setdefault(req.host, []).append(req.id)
+    return [_finding("processor-blocked-by-client",
+                     f"{len(ids)} request(s) to {host} failed with ERR_BLOCKED_BY_CLIENT: payers with an "
+                     f"ad blocker cannot pay", host=host, request_id=ids[0], count=len(ids),
+                     url=next(r.url for r in evidence.requests if r.id == ids[0]))
+            for host, ids in blocked.items()]
+
+
+def unlisted_third_parties(evidence: Evidence, policy: HostPolicy) -> list[Finding]:
+    """Hosts the payment page talks to that nobody listed. Requests made from inside the
+    processor's own frames are the processor's business and are not counted."""
+    seen: dict[str, list[str]] = {}
+    for req in evidence.requests:
+        if not req.host or policy.party(req.host) != "unlisted":
+            continue
+        if req.frame_url and policy.party(host_of(req.frame_url)) == "processor":
+            continue
+        seen.setdefault(req.host, []).append(req.id)
+    for ws in evidence.websockets:
+        if ws.host and policy.party(ws.host) == "unlisted":
+            seen.setdefault(ws.host, []).append(ws.id)
+    return [_finding("unlisted-third-party",
+                     f"the payment page talks to {host} ({len(ids)} request(s)), which is neither the "
+                     f"merchant's, the processor's, nor a known host", host=host, request_id=ids[0],
+                     count=len(ids))
+            for host, ids in seen.items()]
+
+
+def judge(evidence: Evidence, policy: HostPolicy) -> tuple[list[Finding], list[Sighting]]:
+    """Every rule over the evidence; findings sorted by severity."""
+    sightings = find_sightings(evidence)
+    findings = (card_data_egress(sightings, policy) + card_field_outside_processor(evidence, policy)
+                + card_data_at_rest(sightings, policy) + processor_blocked(evidence, policy)
+                + unlisted_third_parties(evidence, policy))
+    findings.sort(key=lambda f: SEVERITY_ORDER.index(f.severity))
+    return findings, sightings

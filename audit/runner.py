@@ -1,0 +1,282 @@
+"""One audit run: start the browser, attach the recorders, drive the flow, return Evidence."""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import ExitStack
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .browser import QUIET_ARGS, STEALTH_ARGS, find_browser, host_resolver_rules
+from .capture import Session, all_recorders
+from .capture.frames import FrameRecorder
+from .errors import InconclusiveError
+from .evidence import Evidence, StepRecord
+
+Progress = Callable[[str], None]
+SETTLE_BOUND_FACTOR = 5     # the settle period ends at last after this many times its length...
+SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never goes quiet cannot hang a run
+UNLOAD_SETTLE_MS = 800      # after pagehide, for beacons sent on the way out
+
+
+def _quiet_ms(message: str) -> str:
+    """Playwright's error text, first line, without its call log."""
+    text = str(message).strip().splitlines()[0] if str(message).strip() else type(message).__name__
+    return re.sub(r"\s+", " ", text)[:500]
+
+
+class Run:
+    """A single scenario run. `execute()` returns Evidence; it never raises for a failing flow."""
+
+    def __init__(self, scenario: Any, config: Any, out_dir: Path, *, adblock: bool = False,
+                 progress: Progress | None = None) -> None:
+        self.scenario = scenario
+        self.config = config
+        self.out_dir = out_dir
+        self.adblock = adblock or bool(getattr(scenario, "adblock", None))
+        self.progress = progress or (lambda _line: None)
+        self.session = Session()
+        self.pages: list[Any] = []
+        self.steps: list[StepRecord] = []
+        self.screenshots: list[str] = []
+        self._shot_no = 0
+        self.notes: list[str] = []
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _launch(self, stack: ExitStack, playwright: Any, hosts: dict[str, str], spki: str | None,
+                offline: bool) -> Any:
+        args = [*QUIET_ARGS, *STEALTH_ARGS, *self.config.args]
+        if hosts or offline:
+            args.append("--host-resolver-rules=" + host_resolver_rules(hosts, offline))
+        if spki:
+            args.append("--ignore-certificate-errors-spki-list=" + spki)
+        if self.scenario.tls.ignore_errors:
+            # Covers every request of the browser, service-worker scripts included.
+            args.append("--ignore-certificate-errors")
+        headless = self.config.headless
+        if self.config.connect:
+            import json
+            options = {"args": args, "headless": headless, "slowMo": self.config.slow_mo_ms}
+            browser = playwright.chromium.connect(
+                self.config.connect, headers={"x-playwright-launch-options": json.dumps(options)})
+        else:
+            browser = playwright.chromium.launch(
+                executable_path=find_browser(self.config.executable_path), headless=headless,
+                slow_mo=self.config.slow_mo_ms or None, args=args)
+        stack.callback(browser.close)
+        return browser
+
+    def _new_context(self, browser: Any) -> Any:
+        viewport = self.config.viewport
+        size = {"width": viewport.width, "height": viewport.height} if viewport else {"width": 1280, "height": 900}
+        major = browser.version.split(".")[0]
+        # The headless build says "HeadlessChrome": skimmers that hide from bots look for it.
+        agent = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 f"Chrome/{major}.0.0.0 Safari/537.36")
+        options: dict[str, Any] = {"ignore_https_errors": bool(self.scenario.tls.ignore_errors),
+                                   "viewport": size, "user_agent": agent}
+        if self.config.video != "off":
+            options["record_video_dir"] = str(self.out_dir / "video")
+        return browser.new_context(**options)
+
+    # -- the run -----------------------------------------------------------------------------
+    def execute(self) -> Evidence:
+        from playwright.sync_api import sync_playwright
+
+        started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        t0 = time.monotonic()
+        profile = self.scenario.profile
+        card = self.scenario.resolved_card(profile)
+        browser_name = ""
+        recorders: list[Any] = []
+        completed = False
+        with ExitStack() as stack:
+            hosts = dict(self.scenario.hosts or {})
+            spki = None
+            offline = False
+            if getattr(self.scenario, "demo", False):
+                from .demo import DemoWorld
+                world = DemoWorld().start()
+                stack.callback(world.stop)
+                hosts = {**world.host_map(), **hosts}
+                spki, offline = world.spki_sha256, True
+            playwright = stack.enter_context(sync_playwright())
+            browser = self._launch(stack, playwright, hosts, spki, offline)
+            browser_name = f"Chromium {browser.version}"
+            context = self._new_context(browser)
+            stack.callback(self._close_context, context)
+            context.set_default_timeout(self._timeout())
+            recorders = all_recorders(self.session)
+            for recorder in recorders:
+                self.session.guard(recorder.name, recorder.attach_context, context)
+            if self.adblock:
+                from .adblock import attach_blocker
+                attach_blocker(context, self.scenario, profile)
+            if self.config.trace != "off":
+                context.tracing.start(screenshots=True, snapshots=True)
+            context.on("page", lambda page: self._page_opened(page, recorders))
+            browser.on("disconnected", lambda _b: self.session.error("browser", "the browser disconnected"))
+            self._page_opened(context.new_page(), recorders)
+            completed = self._drive(card, profile, recorders)
+            self._settle(self.scenario.settle_ms)
+            self._snapshot(recorders)
+            self._shoot("final")
+            self._unload()
+            self._stop_trace(context, completed)
+        return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name,
+                              recorders)
+
+    def _timeout(self) -> int:
+        return int(self.scenario.timeout_ms or self.config.timeout_ms)
+
+    def _page_opened(self, page: Any, recorders: list[Any]) -> None:
+        if any(p is page for p in self.pages):
+            return
+        self.pages.append(page)
+        index = self.session.page_index(page)
+        page.on("crash", lambda _p: self.session.error("browser", f"page {index} crashed"))
+        for recorder in recorders:
+            self.session.guard(recorder.name, recorder.attach_page, page, index)
+        if index:
+            self.progress(f"  popup opened: {page.url}")
+
+    def _drive(self, card: Any, profile: Any, recorders: list[Any]) -> bool:
+        from .steps import StepFailed, StepRunner
+
+        frames = next(r for r in recorders if isinstance(r, FrameRecorder))
+        runner = StepRunner(lambda: self.pages, card, profile, self._timeout(), frames.note_typed,
+                            self._shoot)
+        plan = [("goto", self.scenario.start_url, None)] + [(s.action, s.describe(), s) for s in self.scenario.steps]
+        for number, (action, target, step) in enumerate(plan, start=1):
+            self.progress(f"step {number}/{len(plan)}: {action} {target}")
+            began = time.monotonic()
+            shot = None
+            try:
+                if step is None:
+                    response = runner.active_page().goto(target, timeout=self._timeout(), wait_until="load")
+                    if response is not None and response.status >= 400:
+                        raise StepFailed(f"start page answered HTTP {response.status}")
+                else:
+                    shot = runner.run(step)
+                error = None
+            except StepFailed as exc:
+                error = str(exc)
+            except Exception as exc:  # Playwright's timeouts and navigation errors
+                error = _quiet_ms(exc)
+            ok = error is None
+            if not ok:
+                shot = self._shoot(f"failed-{action}")
+                self.progress(f"  step {number} failed: {error}")
+            self.steps.append(StepRecord(action=action, target=target, ok=ok, error=error,
+                                         screenshot=shot, duration_s=round(time.monotonic() - began, 3)))
+            self._snapshot(recorders)
+            if not ok:
+                return False
+        return True
+
+    def _snapshot(self, recorders: list[Any]) -> None:
+        for recorder in recorders:
+            self.session.guard(recorder.name, recorder.snapshot, self.pages)
+
+    def _settle(self, settle_ms: int) -> None:
+        """Keep capturing until the network has been quiet for `settle_ms` (bounded)."""
+        quiet = settle_ms / 1000
+        bound = time.monotonic() + min(quiet * SETTLE_BOUND_FACTOR, SETTLE_BOUND_MAX_S)
+        self.session.touch()
+        while time.monotonic() < bound:
+            if time.monotonic() - self.session.last_activity >= quiet:
+                return
+            self._wait(100)
+        if quiet:
+            self.notes.append(f"the network never went quiet for {settle_ms} ms; capture went on "
+                              f"until the bound and stopped")
+
+    def _wait(self, ms: int) -> None:
+        live = [p for p in self.pages if not p.is_closed()]
+        if live:
+            try:
+                live[-1].wait_for_timeout(ms)
+                return
+            except Exception:
+                pass
+        time.sleep(ms / 1000)
+
+    def _unload(self) -> None:
+        """Leave every page so that pagehide/unload handlers run, and catch what they send."""
+        for page in self.pages:
+            if not page.is_closed():
+                try:
+                    page.goto("about:blank", timeout=5000)
+                except Exception:
+                    pass
+        self._settle(UNLOAD_SETTLE_MS)
+
+    def _shoot(self, name: str) -> str | None:
+        live = [p for p in self.pages if not p.is_closed()]
+        if not live:
+            return None
+        self._shot_no += 1
+        rel = f"screenshots/{self._shot_no:02d}-{name}.png"
+        try:
+            (self.out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
+            live[-1].screenshot(path=str(self.out_dir / rel), full_page=True, timeout=10000)
+        except Exception as exc:
+            self.session.error("capture", f"screenshot {name}: {_quiet_ms(exc)}")
+            return None
+        self.screenshots.append(rel)
+        return rel
+
+    def _stop_trace(self, context: Any, completed: bool) -> None:
+        mode = self.config.trace
+        if mode == "off":
+            return
+        keep = mode == "on" or not completed
+        try:
+            context.tracing.stop(path=str(self.out_dir / "trace.zip") if keep else None)
+        except Exception as exc:
+            self.session.error("capture", f"trace: {_quiet_ms(exc)}")
+
+    def _close_context(self, context: Any) -> None:
+        try:
+            context.close()
+        except Exception:
+            pass
+
+    def _evidence(self, card: Any, started_at: str, duration: float, completed: bool,
+                  browser_name: str, recorders: list[Any]) -> Evidence:
+        fields: dict[str, Any] = {}
+        for recorder in recorders:
+            exported = self.session.guard(recorder.name, recorder.export)
+            if exported:
+                fields.update(exported)
+        page_headers: dict[str, str] = {}
+        for request in fields.get("requests", ()):
+            if request.page == 0 and request.resource_type == "document" and request.status \
+                    and request.source == "page" and request.status < 300:
+                page_headers = dict(request.response_headers)
+                break
+        return Evidence(
+            scenario_name=self.scenario.name, scenario_file=str(self.scenario.source_path),
+            processor=self.scenario.processor, start_url=self.scenario.start_url, card=card,
+            started_at=started_at, duration_s=round(duration, 2), completed=completed,
+            browser=browser_name, steps=tuple(self.steps), page_headers=page_headers,
+            screenshots=tuple(self.screenshots), errors=tuple(self.session.errors),
+            adblock=self.adblock, tool_version=__version__, notes=tuple(self.notes), **fields)
+
+
+def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool = False,
+                 progress: Progress | None = None) -> Evidence:
+    """Run one scenario. Input errors raise InputError; everything the browser does is evidence."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return Run(scenario, config, out_dir, adblock=adblock, progress=progress).execute()
+    except InconclusiveError:
+        raise
+    except Exception as exc:
+        from .errors import InputError
+        if isinstance(exc, InputError):
+            raise
+        raise InconclusiveError(f"the browser run broke: {_quiet_ms(exc)}") from exc

@@ -1,0 +1,154 @@
+"""Carrying out scenario steps in the browser, the way a payer would."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from .evidence import Card
+from .hosts import host_of, matches_any
+from .scenario import expand, has_card_placeholder
+
+FIELD_ORDER = ("number", "expiry", "cvc", "name", "postal")
+KEY_DELAY_MS = 35  # between keystrokes: fast, but each key is a real keydown/keypress/input/keyup
+OPTIONAL_FIELD_GRACE_S = 1.5  # split card elements mount one frame at a time
+
+
+class StepFailed(Exception):
+    """A step could not be carried out; the message says why, in the user's terms."""
+
+
+class StepRunner:
+    """Runs steps against the active page. Popups become the active page while open."""
+
+    def __init__(self, pages: Callable[[], list[Any]], card: Card, profile: Any, timeout_ms: int,
+                 note_typed: Callable[[Any, str], None], shoot: Callable[[str], str | None]) -> None:
+        self._pages = pages
+        self.card = card
+        self.profile = profile
+        self.timeout_ms = timeout_ms
+        self.note_typed = note_typed
+        self.shoot = shoot
+
+    def active_page(self) -> Any:
+        open_pages = [p for p in self._pages() if not p.is_closed()]
+        if not open_pages:
+            raise StepFailed("no open page left")
+        return open_pages[-1]
+
+    def run(self, step: Any) -> str | None:
+        """Carry out one step; returns a screenshot path when the step takes one."""
+        timeout = step.timeout_ms or self.timeout_ms
+        action = step.action
+        if action == "goto":
+            self.active_page().goto(step.url, timeout=timeout, wait_until="load")
+        elif action == "click":
+            self._locator(step).click(timeout=timeout)
+        elif action in ("fill", "type"):
+            value = expand(step.value, self.card)
+            locator = self._locator(step)
+            if action == "type" or has_card_placeholder(step.value):
+                delay = getattr(step, "delay_ms", KEY_DELAY_MS)
+                locator.click(timeout=timeout)
+                locator.press_sequentially(value, delay=delay, timeout=timeout)
+                for field in _fields_in(step.value):
+                    self._note(locator, field, timeout)
+            else:
+                locator.fill(value, timeout=timeout)
+        elif action == "press":
+            if step.selector:
+                self._locator(step).press(step.key, timeout=timeout)
+            else:
+                self.active_page().keyboard.press(step.key)
+        elif action == "select":
+            self._locator(step).select_option(expand(step.value, self.card), timeout=timeout)
+        elif action == "wait_for":
+            self._wait_for(step, timeout)
+        elif action == "fill_card":
+            self._fill_card(step, timeout)
+        elif action == "screenshot":
+            return self.shoot(step.name)
+        else:  # the scenario model admits no other action
+            raise StepFailed(f"unknown action {action!r}")
+        return None
+
+    def _scope(self, step: Any) -> Any:
+        scope = self.active_page()
+        frame = getattr(step, "frame", None)
+        for selector in ([frame] if isinstance(frame, str) else (frame or [])):
+            scope = scope.frame_locator(selector)
+        return scope
+
+    def _locator(self, step: Any) -> Any:
+        return self._scope(step).locator(step.selector).first
+
+    def _note(self, locator: Any, field: str, timeout: int) -> None:
+        handle = locator.element_handle(timeout=timeout)
+        frame = handle.owner_frame() if handle is not None else None
+        if frame is not None:
+            self.note_typed(frame, field)
+
+    def _wait_for(self, step: Any, timeout: int) -> None:
+        scope = self._scope(step)
+        if step.text is not None:
+            scope.get_by_text(step.text).first.wait_for(state="visible", timeout=timeout)
+        elif step.selector is not None:
+            scope.locator(step.selector).first.wait_for(state="visible", timeout=timeout)
+        else:
+            target = step.url
+            page = self.active_page()
+            if "*" in target:
+                page.wait_for_url(target, timeout=timeout)
+            else:
+                page.wait_for_url(lambda url: target in url, timeout=timeout)
+
+    # -- fill_card -------------------------------------------------------------------------
+    def _fill_card(self, step: Any, timeout: int) -> None:
+        wanted = [f for f in FIELD_ORDER if f in (step.fields or FIELD_ORDER)]
+        values = {"number": self.card.number, "expiry": self.card.expiry, "cvc": self.card.cvc,
+                  "name": self.card.name, "postal": self.card.postal}
+        selectors: dict[str, list[str]] = dict(self.profile.card_fields or {})
+        if not selectors.get("number") and "number" in wanted:
+            raise StepFailed(f"profile {self.profile.name!r} lists no card-number selectors")
+        for field in wanted:
+            if not selectors.get(field):
+                continue
+            # The number (or any field the step names) is waited for; the rest get a short grace,
+            # since integrations differ in which fields they show.
+            required = field == "number" or bool(step.fields)
+            deadline = time.monotonic() + (timeout / 1000 if required else OPTIONAL_FIELD_GRACE_S)
+            found = self._find_field(selectors[field], deadline)
+            if found is None:
+                if required:
+                    raise StepFailed(f"no {field} field found in any frame within {timeout} ms "
+                                     f"(looked for {', '.join(selectors[field])})")
+                continue
+            frame, handle = found
+            handle.click(timeout=timeout)
+            handle.press_sequentially(values[field], delay=KEY_DELAY_MS, timeout=timeout)
+            self.note_typed(frame, field)
+
+    def _find_field(self, selectors: list[str], deadline: float) -> tuple[Any, Any] | None:
+        """First visible element matching a selector, looking in processor card frames first,
+        in the newest open page (a payment popup) first."""
+        card_hosts = list(getattr(self.profile, "card_frame_hosts", []) or [])
+        while True:
+            pages = [p for p in self._pages() if not p.is_closed()][::-1]
+            for page in pages:
+                frames = sorted(page.frames, key=lambda f: not matches_any(host_of(f.url), card_hosts))
+                for frame in frames:
+                    for selector in selectors:
+                        try:
+                            handle = frame.query_selector(selector)
+                            if handle is not None and handle.is_visible() and handle.is_editable():
+                                return frame, handle
+                        except Exception:  # frame detached or navigating: look again
+                            continue
+            if time.monotonic() >= deadline:
+                return None
+            (pages[0] if pages else self.active_page()).wait_for_timeout(100)
+
+
+def _fields_in(value: str) -> list[str]:
+    return [f for f in FIELD_ORDER if "{card." + f in value or
+            (f == "expiry" and ("{card.exp_month" in value or "{card.exp_year" in value))]
