@@ -1,0 +1,262 @@
+"""YAML documents that remember where every value came from, and pydantic errors turned into lines.
+
+Every problem a user sees reads `FILE:LINE: path.to.field: what is wrong`. To get LINE, the file is
+composed into a node tree with PyYAML's SafeLoader (safe tags only), every key path is mapped to the
+1-based line of its key (or, for a list item, of the item), and pydantic's error locations are then
+looked up in that map. Duplicate keys, which plain `yaml.safe_load` silently resolves to the last
+one, are problems here: a policy written twice is a policy misread once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from audit.errors import InputError
+
+PathKey = tuple[Any, ...]  # ("steps", 2, "fill", "value"): mapping keys and list indices
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+@dataclass
+class YamlDoc:
+    """A loaded mapping document with the line of every key path."""
+
+    file: str                          # the path as the user gave it, used in every problem line
+    data: dict[str, Any]
+    lines: dict[PathKey, int]          # () -> line of the root mapping
+    raw_numbers: dict[PathKey, str] = field(default_factory=dict)  # plain int/float scalars as written
+    problems: list[str] = field(default_factory=list)  # duplicate keys: reported with validation's
+
+    def line_of(self, path: PathKey) -> int:
+        """Line of `path`, else of its nearest ancestor that exists."""
+        for n in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:n]))
+            if line is not None:
+                return line
+        return 1
+
+    def problem(self, path: PathKey, shown: str, message: str) -> str:
+        return f"{self.file}:{self.line_of(path)}: {shown or '(root)'}: {message}"
+
+
+def format_path(path: PathKey) -> str:
+    """("steps", 2, "fill", "value") -> "steps[2].fill.value"."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise InputError(f"{path}: cannot read: it is a directory") from None
+    except FileNotFoundError:
+        raise InputError(f"{path}: cannot read: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"{path}: cannot read: {reason}") from None
+
+
+def load_yaml(path: Path, *, allow_empty: bool = False) -> YamlDoc:
+    """Read and compose `path`; raises InputError for unreadable files, syntax errors, non-mappings."""
+    return parse_yaml(read_text(path), str(path), allow_empty=allow_empty)
+
+
+def parse_yaml(text: str, file: str, *, allow_empty: bool = False) -> YamlDoc:
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            what = exc.problem or str(exc)
+            if exc.context and "expected a single document" in exc.context:
+                what = "expected a single document, found several (---)"
+            raise InputError(f"{file}:{line}: (yaml): {what}") from None
+        except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
+            raise InputError(f"{file}:1: (yaml): {exc}") from None
+        if root is None or (isinstance(root, ScalarNode) and root.tag.endswith(":null")):
+            if allow_empty:
+                return YamlDoc(file=file, data={}, lines={(): 1})
+            raise InputError(f"{file}:1: (root): the file is empty; expected a mapping of fields")
+        if not isinstance(root, MappingNode):
+            kind = "a list" if isinstance(root, SequenceNode) else "a single value"
+            raise InputError(f"{file}:{root.start_mark.line + 1}: (root): "
+                             f"expected a mapping of fields, found {kind}")
+        doc = YamlDoc(file=file, data={}, lines={(): root.start_mark.line + 1})
+        _walk(loader, root, (), doc)
+        try:
+            data = loader.construct_document(root)
+        except yaml.constructor.ConstructorError as exc:  # e.g. an unhashable key, an unknown tag
+            mark = exc.problem_mark
+            raise InputError(f"{file}:{mark.line + 1 if mark else 1}: (yaml): {exc.problem}") from None
+        doc.data = data
+        return doc
+    finally:
+        loader.dispose()
+
+
+def _walk(loader: yaml.SafeLoader, node: Node, path: PathKey, doc: YamlDoc) -> None:
+    """Record the line of every key path below `node` and every duplicate key."""
+    if isinstance(node, MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor`: its keys are attributed to the merge line below
+            key = _key_of(loader, key_node)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                doc.problems.append(
+                    f"{doc.file}:{line}: {format_path(path + (key,))}: duplicate key "
+                    f"(first at line {seen[key]}); YAML keeps only the last one")
+                continue
+            seen[key] = line
+            doc.lines[path + (key,)] = line
+            _walk(loader, value_node, path + (key,), doc)
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            doc.lines[path + (i,)] = item.start_mark.line + 1
+            _walk(loader, item, path + (i,), doc)
+    elif isinstance(node, ScalarNode) and node.tag in _NUMBER_TAGS and not node.style:
+        doc.raw_numbers[path] = node.value
+
+
+def _key_of(loader: yaml.SafeLoader, key_node: Node) -> Any:
+    if isinstance(key_node, ScalarNode):
+        try:
+            value = loader.construct_object(key_node)
+        except yaml.YAMLError:
+            return key_node.value
+        return value if isinstance(value, (str, int, float, bool)) or value is None else key_node.value
+    return repr(key_node.value)  # a complex key; construct_document will reject it
+
+
+# -- pydantic errors -> problem lines ---------------------------------------------------------------
+
+LocTranslator = Callable[[tuple[Any, ...]], tuple[PathKey, PathKey]]
+"""Maps a pydantic error location to (path in the YAML file, path shown to the user)."""
+
+
+def _identity(loc: tuple[Any, ...]) -> tuple[PathKey, PathKey]:
+    return loc, loc
+
+
+def validate(doc: YamlDoc, model: type[M], data: Any = None, *, context: dict[str, Any] | None = None,
+             translate: LocTranslator = _identity, extra_problems: list[str] | None = None) -> M:
+    """Validate `data` (default: the document's data) into `model`, or raise one InputError that
+    lists the document's own problems and every validation error, in line order."""
+    problems = list(doc.problems)
+    result: M | None = None
+    try:
+        result = model.model_validate(doc.data if data is None else data, context=context)
+    except pydantic.ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            if err["type"] == "extra_forbidden":
+                err.setdefault("ctx", {})["allowed"] = allowed_fields(model, tuple(err["loc"])[:-1])
+            problems.append(error_line(doc, err, translate))
+    problems += extra_problems or []
+    if problems or result is None:
+        raise InputError(f"{doc.file}: does not validate", problems=sort_problems(problems))
+    return result
+
+
+def sort_problems(problems: list[str]) -> list[str]:
+    def key(line: str) -> tuple[str, int, str]:
+        parts = line.split(":", 2)
+        if len(parts) == 3 and parts[1].isdigit():
+            return parts[0], int(parts[1]), parts[2]
+        return line, 0, ""
+    return sorted(dict.fromkeys(problems), key=key)
+
+
+def error_line(doc: YamlDoc, err: Any, translate: LocTranslator = _identity) -> str:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    yaml_path, shown = translate(loc)
+    if kind == "missing":
+        # Reported at the mapping that lacks the field.
+        return f"{doc.file}:{doc.line_of(yaml_path[:-1])}: {format_path(shown)}: required field is missing"
+    return doc.problem(yaml_path, format_path(shown), _message(err, doc, yaml_path))
+
+
+def _message(err: Any, doc: YamlDoc, yaml_path: PathKey) -> str:
+    kind, msg, ctx = err["type"], err["msg"], err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(err)
+        hint = ""
+        if allowed and yaml_path:
+            close = difflib.get_close_matches(str(yaml_path[-1]), allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
+        return f"unknown field{hint}"
+    if kind == "value_error":
+        return str(ctx.get("error", msg.removeprefix("Value error, ")))
+    if kind == "assertion_error":
+        return msg.removeprefix("Assertion failed, ")
+    text = msg[:1].lower() + msg[1:]
+    value = err.get("input")
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "literal_error":
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            text += f", got {value!r}"
+        else:
+            text += f", got a {'mapping' if isinstance(value, dict) else 'list' if isinstance(value, list) else type(value).__name__}"
+    return text
+
+
+def _allowed_fields(err: Any) -> list[str]:
+    return list((err.get("ctx") or {}).get("allowed", []))
+
+
+def allowed_fields(model: type[pydantic.BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at `loc` below `model` (pydantic does not list them in an
+    `extra_forbidden` error). Discriminated unions are followed by their tag, as in pydantic's loc."""
+    current: Any = model
+    for part in loc:
+        current = _descend(current, part)
+        if current is None:
+            return []
+    if isinstance(current, type) and issubclass(current, pydantic.BaseModel):
+        return [name for name, f in current.model_fields.items() if not f.exclude]
+    return []
+
+
+def _descend(tp: Any, part: Any) -> Any:
+    for candidate in _unwrap(tp):
+        if isinstance(candidate, type) and issubclass(candidate, pydantic.BaseModel):
+            if isinstance(part, str) and part in candidate.model_fields:
+                return candidate.model_fields[part].annotation
+            tag = candidate.model_fields.get("action")
+            if tag is not None and part in typing.get_args(tag.annotation):
+                return candidate  # a discriminated union's tag in the loc
+        origin = typing.get_origin(candidate)
+        if origin in (list, tuple) and isinstance(part, int):
+            return typing.get_args(candidate)[0]
+        if origin is dict and isinstance(part, str):
+            return typing.get_args(candidate)[1]
+    return None
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """Flatten Annotated, Optional and unions into the candidate types."""
+    if typing.get_origin(tp) is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return [c for arg in typing.get_args(tp) for c in _unwrap(arg)]
+    return [tp]
