@@ -11,18 +11,15 @@ from typing import Any, Callable
 
 from . import __version__
 from .browser import QUIET_ARGS, STEALTH_ARGS, find_browser, host_resolver_rules
-from .capture import Session, all_recorders
-from .capture.frames import FrameRecorder
+from .capture.recording import Recording
 from .errors import InconclusiveError
 from .evidence import Evidence, StepRecord
 
 Progress = Callable[[str], None]
-SETTLE_BOUND_FACTOR = 5     # the settle period ends at last after this many times its length...
-SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never goes quiet cannot hang a run
 UNLOAD_SETTLE_MS = 800      # after pagehide, for beacons sent on the way out
 
 
-def _quiet_ms(message: str) -> str:
+def _first_line(message: str) -> str:
     """Playwright's error text, first line, without its call log."""
     text = str(message).strip().splitlines()[0] if str(message).strip() else type(message).__name__
     return re.sub(r"\s+", " ", text)[:500]
@@ -38,12 +35,10 @@ class Run:
         self.out_dir = out_dir
         self.adblock = adblock or bool(getattr(scenario, "adblock", None))
         self.progress = progress or (lambda _line: None)
-        self.session = Session()
-        self.pages: list[Any] = []
+        self.recording: Recording | None = None
         self.steps: list[StepRecord] = []
         self.screenshots: list[str] = []
         self._shot_no = 0
-        self.notes: list[str] = []
 
     # -- set-up ------------------------------------------------------------------------------
     def _launch(self, stack: ExitStack, playwright: Any, hosts: dict[str, str], spki: str | None,
@@ -90,9 +85,6 @@ class Run:
         t0 = time.monotonic()
         profile = self.scenario.profile
         card = self.scenario.resolved_card(profile)
-        browser_name = ""
-        recorders: list[Any] = []
-        completed = False
         with ExitStack() as stack:
             hosts = dict(self.scenario.hosts or {})
             spki = None
@@ -109,47 +101,34 @@ class Run:
             context = self._new_context(browser)
             stack.callback(self._close_context, context)
             context.set_default_timeout(self._timeout())
-            recorders = all_recorders(self.session)
-            for recorder in recorders:
-                self.session.guard(recorder.name, recorder.attach_context, context)
             if self.adblock:
-                from .adblock import attach_blocker
+                from .blocking import attach_blocker
                 attach_blocker(context, self.scenario, profile)
+            self.recording = Recording(context, self.progress)
             if self.config.trace != "off":
                 context.tracing.start(screenshots=True, snapshots=True)
-            context.on("page", lambda page: self._page_opened(page, recorders))
-            browser.on("disconnected", lambda _b: self.session.error("browser", "the browser disconnected"))
-            self._page_opened(context.new_page(), recorders)
-            completed = self._drive(card, profile, recorders)
-            self._settle(self.scenario.settle_ms)
-            self._snapshot(recorders)
+            browser.on("disconnected", lambda _b: self.recording.session.error("browser", "the browser disconnected"))
+            context.new_page()
+            completed = self._drive(card, profile)
+            self.recording.settle(self.scenario.settle_ms)
+            self.recording.snapshot()
             self._shoot("final")
-            self._unload()
+            self.recording.unload(UNLOAD_SETTLE_MS)
             self._stop_trace(context, completed)
-        return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name,
-                              recorders)
+            # Exported before the browser closes: closing is not a crash.
+            return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name)
 
     def _timeout(self) -> int:
         return int(self.scenario.timeout_ms or self.config.timeout_ms)
 
-    def _page_opened(self, page: Any, recorders: list[Any]) -> None:
-        if any(p is page for p in self.pages):
-            return
-        self.pages.append(page)
-        index = self.session.page_index(page)
-        page.on("crash", lambda _p: self.session.error("browser", f"page {index} crashed"))
-        for recorder in recorders:
-            self.session.guard(recorder.name, recorder.attach_page, page, index)
-        if index:
-            self.progress(f"  popup opened: {page.url}")
-
-    def _drive(self, card: Any, profile: Any, recorders: list[Any]) -> bool:
+    def _drive(self, card: Any, profile: Any) -> bool:
         from .steps import StepFailed, StepRunner
 
-        frames = next(r for r in recorders if isinstance(r, FrameRecorder))
-        runner = StepRunner(lambda: self.pages, card, profile, self._timeout(), frames.note_typed,
+        rec = self.recording
+        runner = StepRunner(lambda: rec.pages, card, profile, self._timeout(), rec.frames.note_typed,
                             self._shoot)
-        plan = [("goto", self.scenario.start_url, None)] + [(s.action, s.describe(), s) for s in self.scenario.steps]
+        start_url = str(self.scenario.start_url)
+        plan = [("goto", start_url, None)] + [(s.action, s.describe(), s) for s in self.scenario.steps]
         for number, (action, target, step) in enumerate(plan, start=1):
             self.progress(f"step {number}/{len(plan)}: {action} {target}")
             began = time.monotonic()
@@ -165,57 +144,20 @@ class Run:
             except StepFailed as exc:
                 error = str(exc)
             except Exception as exc:  # Playwright's timeouts and navigation errors
-                error = _quiet_ms(exc)
+                error = _first_line(exc)
             ok = error is None
             if not ok:
                 shot = self._shoot(f"failed-{action}")
                 self.progress(f"  step {number} failed: {error}")
             self.steps.append(StepRecord(action=action, target=target, ok=ok, error=error,
                                          screenshot=shot, duration_s=round(time.monotonic() - began, 3)))
-            self._snapshot(recorders)
+            rec.snapshot()
             if not ok:
                 return False
         return True
 
-    def _snapshot(self, recorders: list[Any]) -> None:
-        for recorder in recorders:
-            self.session.guard(recorder.name, recorder.snapshot, self.pages)
-
-    def _settle(self, settle_ms: int) -> None:
-        """Keep capturing until the network has been quiet for `settle_ms` (bounded)."""
-        quiet = settle_ms / 1000
-        bound = time.monotonic() + min(quiet * SETTLE_BOUND_FACTOR, SETTLE_BOUND_MAX_S)
-        self.session.touch()
-        while time.monotonic() < bound:
-            if time.monotonic() - self.session.last_activity >= quiet:
-                return
-            self._wait(100)
-        if quiet:
-            self.notes.append(f"the network never went quiet for {settle_ms} ms; capture went on "
-                              f"until the bound and stopped")
-
-    def _wait(self, ms: int) -> None:
-        live = [p for p in self.pages if not p.is_closed()]
-        if live:
-            try:
-                live[-1].wait_for_timeout(ms)
-                return
-            except Exception:
-                pass
-        time.sleep(ms / 1000)
-
-    def _unload(self) -> None:
-        """Leave every page so that pagehide/unload handlers run, and catch what they send."""
-        for page in self.pages:
-            if not page.is_closed():
-                try:
-                    page.goto("about:blank", timeout=5000)
-                except Exception:
-                    pass
-        self._settle(UNLOAD_SETTLE_MS)
-
     def _shoot(self, name: str) -> str | None:
-        live = [p for p in self.pages if not p.is_closed()]
+        live = self.recording.live_pages() if self.recording else []
         if not live:
             return None
         self._shot_no += 1
@@ -224,7 +166,7 @@ class Run:
             (self.out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
             live[-1].screenshot(path=str(self.out_dir / rel), full_page=True, timeout=10000)
         except Exception as exc:
-            self.session.error("capture", f"screenshot {name}: {_quiet_ms(exc)}")
+            self.recording.session.error("capture", f"screenshot {name}: {_first_line(exc)}")
             return None
         self.screenshots.append(rel)
         return rel
@@ -237,7 +179,7 @@ class Run:
         try:
             context.tracing.stop(path=str(self.out_dir / "trace.zip") if keep else None)
         except Exception as exc:
-            self.session.error("capture", f"trace: {_quiet_ms(exc)}")
+            self.recording.session.error("capture", f"trace: {_first_line(exc)}")
 
     def _close_context(self, context: Any) -> None:
         try:
@@ -246,25 +188,14 @@ class Run:
             pass
 
     def _evidence(self, card: Any, started_at: str, duration: float, completed: bool,
-                  browser_name: str, recorders: list[Any]) -> Evidence:
-        fields: dict[str, Any] = {}
-        for recorder in recorders:
-            exported = self.session.guard(recorder.name, recorder.export)
-            if exported:
-                fields.update(exported)
-        page_headers: dict[str, str] = {}
-        for request in fields.get("requests", ()):
-            if request.page == 0 and request.resource_type == "document" and request.status \
-                    and request.source == "page" and request.status < 300:
-                page_headers = dict(request.response_headers)
-                break
+                  browser_name: str) -> Evidence:
+        fields = self.recording.export() if self.recording else {}
         return Evidence(
             scenario_name=self.scenario.name, scenario_file=str(self.scenario.source_path),
-            processor=self.scenario.processor, start_url=self.scenario.start_url, card=card,
+            processor=self.scenario.processor, start_url=str(self.scenario.start_url), card=card,
             started_at=started_at, duration_s=round(duration, 2), completed=completed,
-            browser=browser_name, steps=tuple(self.steps), page_headers=page_headers,
-            screenshots=tuple(self.screenshots), errors=tuple(self.session.errors),
-            adblock=self.adblock, tool_version=__version__, notes=tuple(self.notes), **fields)
+            browser=browser_name, steps=tuple(self.steps), screenshots=tuple(self.screenshots),
+            adblock=self.adblock, tool_version=__version__, **fields)
 
 
 def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool = False,
@@ -279,4 +210,4 @@ def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool = F
         from .errors import InputError
         if isinstance(exc, InputError):
             raise
-        raise InconclusiveError(f"the browser run broke: {_quiet_ms(exc)}") from exc
+        raise InconclusiveError(f"the browser run broke: {_first_line(exc)}") from exc

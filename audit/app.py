@@ -1,0 +1,51 @@
+"""Orchestration: scenario in, files out. The CLI and the pytest plugin both call this."""
+
+from __future__ import annotations
+
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .errors import InconclusiveError, InputError
+from .evidence import ErrorRecord, Evidence
+from .outputs import write_run
+from .policy import HostPolicy
+from .result import build_result
+from .runner import run_scenario
+
+Progress = Callable[[str], None]
+
+
+def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool = False,
+                   baseline: Any = None, progress: Progress | None = None) -> tuple[dict[str, Any], Path]:
+    """Run, judge and write one scenario. Returns the result dict and the report's path.
+
+    A run that breaks still yields a result (inconclusive) and a report: nothing is lost."""
+    progress = progress or (lambda _l: None)
+    policy = HostPolicy.build(scenario.profile, scenario)
+    try:
+        evidence = run_scenario(scenario, config, out_dir, adblock=adblock, progress=progress)
+    except InputError:
+        raise
+    except InconclusiveError as exc:
+        evidence = _broken_run(scenario, str(exc))
+    except Exception as exc:  # noqa: BLE001 - fail closed: any breakage is an inconclusive audit
+        evidence = _broken_run(scenario, f"internal error: {type(exc).__name__}: {exc}\n"
+                                         + traceback.format_exc(limit=3))
+    extra, baseline_view = ([], None)
+    if baseline is not None:
+        from .baseline import compare
+        extra, baseline_view = compare(evidence, baseline)
+    result = build_result(evidence, policy, extra, baseline_view)
+    report = write_run(result, out_dir)
+    return result, report
+
+
+def _broken_run(scenario: Any, message: str) -> Evidence:
+    card = scenario.resolved_card(scenario.profile)
+    return Evidence(scenario_name=scenario.name, scenario_file=str(scenario.source_path),
+                    processor=scenario.processor, start_url=scenario.start_url, card=card,
+                    started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    errors=(ErrorRecord("browser", message),), tool_version=__version__)

@@ -1,0 +1,98 @@
+"""A recording: every recorder attached to one browser context, its pages and popups."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from . import Session, all_recorders
+from .frames import FrameRecorder
+
+SETTLE_BOUND_FACTOR = 5     # the settle period ends at last after this many times its length...
+SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never goes quiet cannot hang a run
+
+
+class Recording:
+    def __init__(self, context: Any, progress: Callable[[str], None] | None = None) -> None:
+        self.session = Session()
+        self.recorders = all_recorders(self.session)
+        self.pages: list[Any] = []
+        self.notes: list[str] = []
+        self._progress = progress or (lambda _line: None)
+        for recorder in self.recorders:
+            self.session.guard(recorder.name, recorder.attach_context, context)
+        context.on("page", self._page_opened)
+        for page in context.pages:  # pages opened before the recording started
+            self._page_opened(page)
+
+    @property
+    def frames(self) -> FrameRecorder:
+        return next(r for r in self.recorders if isinstance(r, FrameRecorder))
+
+    def live_pages(self) -> list[Any]:
+        return [p for p in self.pages if not p.is_closed()]
+
+    def _page_opened(self, page: Any) -> None:
+        if any(p is page for p in self.pages):
+            return
+        self.pages.append(page)
+        index = self.session.page_index(page)
+        page.on("crash", lambda _p: self.session.error("browser", f"page {index} crashed"))
+        for recorder in self.recorders:
+            self.session.guard(recorder.name, recorder.attach_page, page, index)
+        if index:
+            self._progress(f"  popup opened: {page.url}")
+
+    def snapshot(self) -> None:
+        for recorder in self.recorders:
+            self.session.guard(recorder.name, recorder.snapshot, self.pages)
+
+    def wait(self, ms: int) -> None:
+        live = self.live_pages()
+        if live:
+            try:
+                live[-1].wait_for_timeout(ms)
+                return
+            except Exception:
+                pass
+        time.sleep(ms / 1000)
+
+    def settle(self, settle_ms: int) -> None:
+        """Keep capturing until the network has been quiet for `settle_ms` (bounded)."""
+        quiet = settle_ms / 1000
+        bound = time.monotonic() + min(quiet * SETTLE_BOUND_FACTOR, SETTLE_BOUND_MAX_S)
+        self.session.touch()
+        while time.monotonic() < bound:
+            if time.monotonic() - self.session.last_activity >= quiet:
+                return
+            self.wait(100)
+        if quiet:
+            self.notes.append(f"the network never went quiet for {settle_ms} ms; capture went on "
+                              "until the bound and stopped")
+
+    def unload(self, settle_ms: int) -> None:
+        """Leave every page so that pagehide/unload handlers run, and catch what they send."""
+        for page in self.live_pages():
+            try:
+                page.goto("about:blank", timeout=5000)
+            except Exception:
+                pass
+        self.settle(settle_ms)
+
+    def export(self) -> dict[str, Any]:
+        """Evidence fields from every recorder, plus errors and notes."""
+        fields: dict[str, Any] = {}
+        for recorder in self.recorders:
+            exported = self.session.guard(recorder.name, recorder.export)
+            if exported:
+                fields.update(exported)
+        page_headers: dict[str, str] = {}
+        for request in fields.get("requests", ()):
+            if request.page == 0 and request.source == "page" and request.resource_type == "document" \
+                    and request.status and request.status < 300:
+                page_headers = dict(request.response_headers)
+                break
+        fields["page_headers"] = page_headers
+        fields["errors"] = tuple(self.session.errors)
+        fields["notes"] = tuple(self.notes)
+        return fields

@@ -1,0 +1,298 @@
+"""The command line: the one place that prints and exits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+from .errors import AuditError, InputError
+
+DEFAULT_CONFIG = Path("playwright.config.yaml")
+VERDICT_WORD = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="card-audit", description="Prove with a real browser where card "
+                                "data typed on a payment page goes.")
+    p.add_argument("--version", action="version", version=f"card-audit {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="audit one or more scenarios")
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO|DIR")
+    _browser_flags(run)
+    run.add_argument("--out", type=Path, help="output folder (default reports/<scenario-stem>/, "
+                     "or reports/ for several scenarios)")
+    run.add_argument("--config", type=Path, help="playwright.config.yaml (default: ./playwright.config.yaml if present)")
+    run.add_argument("--adblock", action="store_true", help="browse as a payer with an ad blocker "
+                     "(blocks the processor's hosts unless the scenario says what to block)")
+    run.add_argument("--workers", type=int, help="scenarios run in parallel processes")
+    run.add_argument("--baseline", type=Path, help="script and header baseline (PCI DSS 6.4.3/11.6.1)")
+
+    demo = sub.add_parser("demo", help="audit the bundled demo invoice, clean and leaky")
+    _browser_flags(demo)
+    demo.add_argument("--out", type=Path, default=Path("reports/demo"), help="output folder")
+
+    check = sub.add_parser("check", help="re-judge recorded evidence without a browser")
+    check.add_argument("results", nargs="+", type=Path, metavar="RESULT.json")
+    check.add_argument("--policy", type=Path, help="YAML with card_data_hosts, card_frame_hosts, "
+                       "known_hosts, merchant_hosts to add to the recorded policy")
+    check.add_argument("--baseline", type=Path, help="script and header baseline to compare with")
+    check.add_argument("--out", type=Path, help="write the re-judged result and report here")
+
+    report = sub.add_parser("report", help="re-render reports from recorded evidence")
+    report.add_argument("results", nargs="+", type=Path, metavar="RESULT.json")
+    report.add_argument("--out", type=Path, help="folder for the reports (default: beside each result)")
+
+    base = sub.add_parser("baseline", help="script inventory and header baseline")
+    base_sub = base.add_subparsers(dest="baseline_command", required=True)
+    approve = base_sub.add_parser("approve", help="write a baseline from a recorded run")
+    approve.add_argument("result", type=Path, metavar="RESULT.json")
+    approve.add_argument("-o", "--output", type=Path, default=Path("baseline.yaml"))
+    return p
+
+
+def _browser_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--headed", action="store_true", help="show the browser window")
+    p.add_argument("--slow-mo", type=int, metavar="MS", help="pause this long before each browser action")
+    p.add_argument("--browser-path", help="Chromium executable to drive")
+    p.add_argument("--trace", choices=("on", "off", "retain-on-failure"), help="Playwright trace (trace.zip)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage error
+        return 2 if exc.code else 0
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "demo":
+            return cmd_demo(args)
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "report":
+            return cmd_report(args)
+        if args.command == "baseline":
+            return cmd_baseline(args)
+    except AuditError as exc:
+        for line in getattr(exc, "problems", None) or [str(exc)]:
+            _err(line if isinstance(exc, InputError) else f"card-audit: {line}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("card-audit: interrupted")
+        return 3
+    return 2
+
+
+# -- run ---------------------------------------------------------------------------------------
+def _config(args: argparse.Namespace) -> Any:
+    from .config import load_config
+    path = getattr(args, "config", None)
+    config = load_config(path if path else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
+    overrides: dict[str, Any] = {}
+    if args.headed:
+        overrides["headless"] = False
+    if args.slow_mo is not None:
+        if args.slow_mo < 0:
+            raise InputError("--slow-mo: must be 0 or more")
+        overrides["slow_mo_ms"] = args.slow_mo
+    if args.browser_path:
+        overrides["executable_path"] = args.browser_path
+    if args.trace:
+        overrides["trace"] = args.trace
+    if getattr(args, "workers", None) is not None:
+        if args.workers < 1:
+            raise InputError("--workers: must be 1 or more")
+        overrides["workers"] = args.workers
+    return config.with_overrides(**overrides)
+
+
+def _out_dirs(scenarios: list[Any], out: Path | None) -> tuple[list[Path], Path | None]:
+    if len(scenarios) == 1:
+        return [out or Path("reports") / Path(scenarios[0].source_path).stem], None
+    top = out or Path("reports")
+    dirs, used = [], set()
+    for s in scenarios:
+        stem = Path(s.source_path).stem
+        name, n = stem, 2
+        while name in used:
+            name, n = f"{stem}-{n}", n + 1
+        used.add(name)
+        dirs.append(top / name)
+    return dirs, top
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .scenario import load_scenarios
+    config = _config(args)
+    scenarios = load_scenarios([Path(p) for p in args.scenarios])
+    baseline = None
+    if args.baseline:
+        from .baseline import load_baseline
+        baseline = load_baseline(args.baseline)
+    if not config.connect:
+        from .browser import find_browser
+        find_browser(config.executable_path)  # a missing browser is an input error, before any run
+    dirs, top = _out_dirs(scenarios, args.out)
+    jobs = [(str(s.source_path), d) for s, d in zip(scenarios, dirs)]
+    entries = _run_all(jobs, config, args.adblock, baseline, config.workers)
+    for (result, report), (_, out_dir) in zip(entries, jobs):
+        _err(f"{VERDICT_WORD[result['verdict']]}: {result['scenario']['name']} "
+             f"({len(result['findings'])} finding(s)) — report: {report}")
+        for f in result["findings"]:
+            if f["severity"] in ("critical", "high"):
+                _err(f"  {f['severity']}: {f['rule']}: {f['message']}")
+    codes = [r["exit_code"] for r, _ in entries]
+    if top is not None:
+        from .outputs import worst_exit, write_suite
+        index = write_suite([(r, d) for (r, _), (_, d) in zip(entries, jobs)], top)
+        _err(f"index: {index}")
+        return worst_exit(codes)
+    return codes[0]
+
+
+def _run_one(path: str, out_dir: Path, config: Any, adblock: bool, baseline: Any,
+             prefix: str = "") -> tuple[dict[str, Any], Path]:
+    from .app import audit_scenario
+    from .scenario import load_scenario
+    scenario = load_scenario(Path(path))
+    return audit_scenario(scenario, config, out_dir, adblock=adblock, baseline=baseline,
+                          progress=lambda line: _err(prefix + line))
+
+
+def _run_all(jobs: list[tuple[str, Path]], config: Any, adblock: bool, baseline: Any,
+             workers: int) -> list[tuple[dict[str, Any], Path]]:
+    if workers <= 1 or len(jobs) == 1:
+        many = len(jobs) > 1
+        return [_run_one(path, out, config, adblock, baseline, f"[{Path(path).stem}] " if many else "")
+                for path, out in jobs]
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_run_one, path, out, config, adblock, baseline, f"[{Path(path).stem}] ")
+                   for path, out in jobs]
+        return [f.result() for f in futures]
+
+
+# -- demo --------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import demo_scenarios
+    from .scenario import load_scenario
+    config = _config(args)
+    if not config.connect:
+        from .browser import find_browser
+        find_browser(config.executable_path)
+    expected = {"pass": 0, "fail": 0}
+    outcomes = []
+    for path, want in demo_scenarios():
+        scenario = load_scenario(path)
+        _err(f"== {scenario.name} (expected: {VERDICT_WORD[want]})")
+        result, report = _run_one(str(path), args.out / path.stem, config, False, None, "  ")
+        outcomes.append((scenario.name, want, result, report))
+        expected[want] += 1
+    _err("")
+    ok = True
+    for name, want, result, report in outcomes:
+        got = result["verdict"]
+        ok &= got == want
+        _err(f"{VERDICT_WORD[got]:<13} {name}\n              report: {report}")
+        for f in result["findings"]:
+            if f["severity"] in ("critical", "high"):
+                _err(f"              {f['severity']}: {f['rule']}: {f['message']}")
+    _err("the demo behaved as expected" if ok else "the demo did NOT behave as expected")
+    return 0 if ok else 1
+
+
+# -- check / report ----------------------------------------------------------------------------
+def _load_result(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}")
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: (json): {exc.msg}")
+    if not isinstance(data, dict) or data.get("schema") != "card-audit/result/v1":
+        raise InputError(f"{path}:1: schema: not a card-audit result (expected schema card-audit/result/v1)")
+    return data
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .policy import HostPolicy
+    from .result import build_result, evidence_from_result
+    extra_policy = _load_policy(args.policy) if args.policy else {}
+    baseline = None
+    if args.baseline:
+        from .baseline import load_baseline
+        baseline = load_baseline(args.baseline)
+    codes = []
+    for path in args.results:
+        old = _load_result(path)
+        evidence = evidence_from_result(old)
+        recorded = old.get("policy") or {}
+        merged = {k: list(recorded.get(k, [])) + list(extra_policy.get(k, [])) for k in
+                  ("card_data_hosts", "card_frame_hosts", "processor_hosts", "known_hosts", "merchant_hosts")}
+        policy = HostPolicy.from_dict({**recorded, **merged})
+        extra, view = ([], None)
+        if baseline is not None:
+            from .baseline import compare
+            extra, view = compare(evidence, baseline)
+        result = build_result(evidence, policy, extra, view)
+        _err(f"{VERDICT_WORD[result['verdict']]}: {result['scenario']['name']} ({path})")
+        for f in result["findings"]:
+            _err(f"  {f['severity']}: {f['rule']}: {f['message']}")
+        if args.out:
+            from .outputs import write_run
+            out = args.out if len(args.results) == 1 else args.out / path.parent.name
+            _copy_screenshots(path.parent, out)
+            _err(f"  report: {write_run(result, out)}")
+        codes.append(result["exit_code"])
+    from .outputs import worst_exit
+    return worst_exit(codes)
+
+
+def _load_policy(path: Path) -> dict[str, list[str]]:
+    from .scenario import load_policy_file
+    return load_policy_file(path)
+
+
+def _copy_screenshots(src: Path, dst: Path) -> None:
+    import shutil
+    if (src / "screenshots").is_dir() and src.resolve() != dst.resolve():
+        shutil.copytree(src / "screenshots", dst / "screenshots", dirs_exist_ok=True)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .outputs import write_run
+    for path in args.results:
+        result = _load_result(path)
+        out = path.parent if not args.out else (args.out if len(args.results) == 1 else args.out / path.parent.name)
+        _copy_screenshots(path.parent, out)
+        _err(f"report: {write_run(result, out)}")
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from .baseline import approve
+    result = _load_result(args.result)
+    approve(result, args.output)
+    _err(f"baseline written: {args.output} (fill in each script's justification)")
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,214 @@
+"""From judged evidence to the result: verdict, plain-words proof, and the result.json dict (pure)."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from typing import Any
+
+from . import __version__
+from .detect import Sighting
+from .evidence import Evidence
+from .hosts import matches_any
+from .policy import SEVERITY_ORDER, Finding, HostPolicy, judge
+from .redact import mask_foreign_cards, redact_headers
+
+SCHEMA = "card-audit/result/v1"
+EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3}
+FIELD_WORDS = {"number": "card number", "cvc": "CVC", "expiry": "expiry date", "name": "cardholder name",
+               "postal": "postal code"}
+
+
+def group_number(number: str) -> str:
+    if len(number) == 15:  # Amex: 4-6-5
+        return f"{number[:4]} {number[4:10]} {number[10:]}"
+    return " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+
+
+def verdict_of(findings: list[Finding], completed: bool, errors: list[dict[str, str]]) -> str:
+    """Fail closed: only a completed flow with a clean analysis passes."""
+    if any(f.severity in ("critical", "high") for f in findings):
+        return "fail"
+    if not completed or errors:
+        return "inconclusive"
+    return "pass"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Finding],
+                    sightings: list[Sighting]) -> list[str]:
+    out: list[str] = []
+    typed: dict[str, set[str]] = defaultdict(set)
+    for frame in evidence.frames:
+        for field in frame.typed_fields:
+            typed[field].add(frame.host or frame.url)
+    if not typed:
+        return ["The canary card was never typed, so nothing about where card data goes was proven."]
+    flow = evidence.steps
+    if evidence.completed:
+        out.append(f"The payment flow completed: {_plural(len(flow), 'step')} ran without error.")
+    else:
+        failed = next((s for s in flow if not s.ok), None)
+        out.append("The payment flow did not complete" +
+                   (f": step '{failed.action} {failed.target}' failed ({failed.error})." if failed else "."))
+    for field in ("number", "cvc"):
+        if field not in typed:
+            continue
+        hosts = sorted(typed[field])
+        where = ", ".join(hosts)
+        word = FIELD_WORDS[field]
+        out.append(f"The {word} was typed key by key in a frame served by {where}"
+                   f"{'' if all(policy.party(h) == 'processor' for h in hosts) else ' (not the processor)'}.")
+        receivers: dict[str, set[str]] = defaultdict(set)
+        for s in sightings:
+            if s.field == field and s.channel not in ("console", "storage") and s.context_ok:
+                receivers[s.host or "an unnamed peer"].add(s.request_id or s.url or s.location)
+        if not receivers:
+            out.append(f"The {word} was not seen leaving the browser in any encoding card-audit knows"
+                       f"{' (a processor that encrypts card data in the browser looks like this)' if field == 'number' else ''}.")
+            continue
+        allowed = {h: n for h, n in receivers.items() if matches_any(h, policy.card_data_hosts)}
+        others = {h: n for h, n in receivers.items() if h not in allowed}
+        if allowed and not others:
+            parts = ", ".join(f"{h} (in {_plural(len(n), 'request')})" for h, n in sorted(allowed.items()))
+            out.append(f"It was sent only to {parts}; no other host received it.")
+        else:
+            parts = ", ".join(f"{h} ({_plural(len(n), 'request')})" for h, n in sorted(others.items()))
+            out.append(f"It reached hosts that may not receive card data: {parts}.")
+    blocked = [r for r in evidence.requests if r.blocked_by]
+    out.append(f"{_plural(len(evidence.requests), 'request')} to "
+               f"{_plural(len({r.host for r in evidence.requests if r.host}), 'host')} were recorded"
+               + (f", {len(blocked)} of them stopped by the browser" if blocked else "") + ".")
+    serious = [f for f in findings if f.severity in ("critical", "high")]
+    if serious:
+        out.append(f"{_plural(len(serious), 'critical or high finding')}: see Findings.")
+    return out
+
+
+def _mask_text(text: str | None, canary: str) -> str | None:
+    return mask_foreign_cards(text, canary) if text else text
+
+
+def _mask_body(body_b64: str | None, canary: str) -> str | None:
+    if not body_b64:
+        return body_b64
+    raw = base64.b64decode(body_b64)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return body_b64  # binary bodies are kept as they are
+    masked = mask_foreign_cards(text, canary)
+    return body_b64 if masked == text else base64.b64encode(masked.encode()).decode()
+
+
+def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Finding] | None = None,
+                 baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    findings, sightings = judge(evidence, policy)
+    findings = sorted(findings + list(extra_findings or []), key=lambda f: SEVERITY_ORDER.index(f.severity))
+    canary = evidence.card.number
+    errors = [{"stage": e.stage, "message": e.message} for e in evidence.errors]
+    if not any(f.typed_fields for f in evidence.frames) and evidence.completed:
+        errors.append({"stage": "analysis", "message": "the canary card was never typed (no fill_card "
+                       "or {card.*} step reached a field): the run proves nothing about card data"})
+    verdict = verdict_of(findings, evidence.completed, errors)
+    fields_by_request: dict[str, set[str]] = defaultdict(set)
+    for s in sightings:
+        if s.request_id and s.context_ok:
+            fields_by_request[s.request_id].add(s.field)
+    receivers: dict[str, int] = defaultdict(int)
+    for req in evidence.requests:
+        if "number" in fields_by_request.get(req.id, ()):
+            receivers[req.host] += 1
+    card = evidence.card
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "card-audit", "version": __version__},
+        "scenario": {"name": evidence.scenario_name, "file": evidence.scenario_file,
+                     "processor": evidence.processor},
+        "verdict": verdict,
+        "exit_code": EXIT_CODES[verdict],
+        "started_at": evidence.started_at,
+        "duration_s": evidence.duration_s,
+        "browser": evidence.browser,
+        "start_url": evidence.start_url,
+        "card": {**card.fields(), "display": group_number(card.number)},
+        "adblock": evidence.adblock,
+        "summary": {
+            "proof": proof_sentences(evidence, policy, findings, sightings),
+            "card_frame_hosts_seen": sorted({f.host for f in evidence.frames if f.typed_fields}),
+            "card_receivers": dict(receivers),
+            "requests": len(evidence.requests),
+            "hosts": len({r.host for r in evidence.requests if r.host}),
+            "blocked": sum(1 for r in evidence.requests if r.blocked_by),
+            "findings_by_severity": {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_ORDER},
+        },
+        "flow": {"completed": evidence.completed,
+                 "steps": [{"action": s.action, "target": s.target, "ok": s.ok, "error": s.error,
+                            "screenshot": s.screenshot, "duration_s": s.duration_s} for s in evidence.steps]},
+        "findings": [{**f.to_dict(), "message": _mask_text(f.message, canary),
+                      "url": _mask_text(f.url, canary), "excerpt": _mask_text(f.excerpt, canary)}
+                     for f in findings],
+        "requests": [{
+            "id": r.id, "method": r.method, "url": _mask_text(r.url, canary), "host": r.host,
+            "resource_type": r.resource_type, "frame_url": r.frame_url, "from": r.source, "page": r.page,
+            "channel": r.channel, "status": r.status, "failure": r.failure,
+            "blocked_by_client": r.blocked_by_client, "blocked_by": r.blocked_by,
+            "party": policy.party(r.host), "card_fields": sorted(fields_by_request.get(r.id, ())),
+            "headers": redact_headers(r.headers), "body_b64": _mask_body(r.body_b64, canary),
+            "response_headers": redact_headers(r.response_headers), "redirected_from": r.redirected_from,
+            "time": r.time} for r in evidence.requests],
+        "websockets": [{"id": w.id, "url": w.url, "host": w.host, "page": w.page, "error": w.error,
+                        "party": policy.party(w.host),
+                        "frames": [{"direction": f.direction, "payload_b64": _mask_body(f.payload_b64, canary),
+                                    "time": f.time} for f in w.frames]} for w in evidence.websockets],
+        "console": [{"type": c.type, "text": _mask_text(c.text, canary), "url": c.url,
+                     "frame_url": c.frame_url, "page": c.page, "source": c.source,
+                     "blocked_by_client": c.blocked_by_client, "time": c.time} for c in evidence.console],
+        "frames": [{"index": f.index, "url": f.url, "host": f.host, "parent": f.parent, "page": f.page,
+                    "name": f.name, "card_inputs": list(f.card_inputs), "typed_fields": list(f.typed_fields),
+                    "allowed": policy.party(f.host) == "processor" if (f.card_inputs or f.typed_fields) else True}
+                   for f in evidence.frames],
+        "scripts": [{"url": s.url, "frame_url": s.frame_url, "sha384": s.sha384, "sri": s.sri,
+                     "page": s.page, "size": s.size} for s in evidence.scripts],
+        "storage": [{"origin": s.origin, "kind": s.kind, "key": s.key,
+                     "value": "[redacted]" if s.kind == "cookie" else _mask_text(s.value, canary),
+                     "page": s.page} for s in evidence.storage],
+        "api_calls": [{"kind": a.kind, "url": a.url, "data": _mask_text(a.data, canary),
+                       "frame_url": a.frame_url, "page": a.page, "time": a.time} for a in evidence.api_calls],
+        "webrtc": [{"kind": a.kind, "url": a.url, "data": _mask_text(a.data, canary), "frame_url": a.frame_url}
+                   for a in evidence.api_calls if a.kind.startswith("rtc")],
+        "page_headers": redact_headers(evidence.page_headers),
+        "screenshots": list(evidence.screenshots),
+        "policy": policy.to_dict(),
+        "errors": errors,
+        "notes": list(evidence.notes),
+        "baseline": baseline,
+    }
+
+
+def evidence_from_result(result: dict[str, Any]) -> Evidence:
+    """Rebuild the Evidence a result.json was judged from, for `check` and `report`."""
+    scenario = result.get("scenario", {})
+    card = {k: v for k, v in result.get("card", {}).items() if k != "display"}
+    requests = [{**{k: v for k, v in r.items() if k not in ("party", "card_fields", "from")},
+                 "source": r.get("from", "page")} for r in result.get("requests", [])]
+    data = {
+        "scenario_name": scenario.get("name", ""), "scenario_file": scenario.get("file", ""),
+        "processor": scenario.get("processor", ""), "start_url": result.get("start_url", ""),
+        "card": card, "started_at": result.get("started_at", ""), "duration_s": result.get("duration_s", 0.0),
+        "completed": result.get("flow", {}).get("completed", False), "browser": result.get("browser", ""),
+        "steps": result.get("flow", {}).get("steps", []), "requests": requests,
+        "websockets": [{k: v for k, v in w.items() if k != "party"} for w in result.get("websockets", [])],
+        "console": result.get("console", []),
+        "frames": [{k: v for k, v in f.items() if k != "allowed"} for f in result.get("frames", [])],
+        "scripts": result.get("scripts", []), "storage": result.get("storage", []),
+        "api_calls": result.get("api_calls", []), "page_headers": result.get("page_headers", {}),
+        "screenshots": result.get("screenshots", []),
+        "errors": [e for e in result.get("errors", []) if e.get("stage") != "analysis"],
+        "adblock": result.get("adblock", False), "tool_version": result.get("tool", {}).get("version", ""),
+        "notes": result.get("notes", []),
+    }
+    return Evidence.from_dict(data)

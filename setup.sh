@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Set up card-audit on a Debian machine and run it.
+#   bash setup.sh demo   install everything, then audit the bundled demo invoice
+#   bash setup.sh test   install everything, then run the test suite
+# Installs: Python 3.11+ with venv (apt, if missing), Debian's chromium (if no Chromium is found),
+# and the project with its dependencies into .venv. Nothing is fetched from outside the package
+# registries: Playwright's own browser download is not needed.
+set -euo pipefail
+cd "$(dirname "$0")"
+mode="${1:-demo}"
+case "$mode" in demo|test) ;; *) echo "usage: bash setup.sh demo|test" >&2; exit 2 ;; esac
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+python_ok() {
+  command -v python3 >/dev/null 2>&1 &&
+    python3 -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null
+}
+if ! python_ok; then
+  echo "setup: installing Python 3 with venv (apt)" >&2
+  apt_install python3 python3-venv python3-pip
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+echo "setup: installing card-audit and its dependencies into .venv" >&2
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q -e '.[test]'
+
+if ! .venv/bin/python -c 'from audit.browser import find_browser; find_browser()' >/dev/null 2>&1; then
+  echo "setup: no Chromium found; installing Debian's chromium (apt)" >&2
+  apt_install chromium fonts-dejavu-core
+fi
+.venv/bin/python -c 'from audit.browser import find_browser; print("setup: browser", find_browser())' >&2
+
+if [ "$mode" = demo ]; then
+  exec .venv/bin/card-audit demo
+else
+  exec .venv/bin/python -m pytest -q "${@:2}"
+fi
