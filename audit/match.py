@@ -1,0 +1,247 @@
+"""Find the canary card in captured bytes, in whatever encoding it left the page.
+
+    find_card(data, card)            every match in one payload
+    find_card_batch(items, card)     the same for many payloads, scanned in one pass
+    find_split_number(chunks, card)  the number cut into its digit groups over several payloads
+    groups_distinct(number)          whether split detection means anything for this number
+
+How: one multi-pattern pass (`audit.match_needles`) over the bytes finds direct forms of the number
+and triggers for encoded ones; only the region around a trigger is decoded (`audit.match_decode`)
+and searched again, down to MAX_DEPTH layers; bodies that look compressed are inflated first. Every
+reported number was seen whole after decoding, so a different card that shares most digits, a BIN,
+or the last four digits never match. The CVC, expiry, name and postal code are reported only in
+card context (`audit.match_context`).
+
+Encoding labels name the layers from the outside in, joined by "+": "url+base64+base64". At the
+top level a number that needed no decoding is "plain", "separated" (digit groups with spaces,
+dashes or dots), "url" (URL-encoded separators), "form" or "multipart" (a field of such a body).
+Inside a decoded layer those plain forms add nothing, so base64 of "4000 0566 ..." is "base64".
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+
+from audit.evidence import Card
+from audit.match_context import container_label, near_number
+from audit.match_decode import REGION_DECODERS, decompress, looks_compressed
+from audit.match_needles import CardPatterns, card_digits, number_groups, patterns_for
+
+# Decoding layers searched below the captured bytes (url+base64+base64+base64+gzip fits).
+MAX_DEPTH = 5
+
+
+@dataclass(frozen=True)
+class CardMatch:
+    field: str       # "number" | "cvc" | "expiry" | "name" | "postal"
+    encoding: str    # layers joined with "+", outermost first, e.g. "url+base64+base64"
+    offset: int      # where the (outermost) encoded form starts in the searched data, -1 if n/a
+    length: int      # length of that encoded form in the searched data
+    context_ok: bool = True  # cvc/expiry/name/postal: reported only in card context, so True
+
+
+@dataclass(frozen=True)
+class _Hit:
+    field: str
+    label: str       # "" for a plain form inside a decoded layer
+    start: int
+    end: int
+
+
+def _as_bytes(data: bytes | bytearray | memoryview | str) -> bytes:
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogatepass")
+    return bytes(data)
+
+
+def find_card(data: bytes | str, card: Card) -> list[CardMatch]:
+    """All places the card number (and the CVC, expiry, name, postal in card context) occur, in any
+    encoding. One match per (field, encoding, offset). Never raises on arbitrary bytes."""
+    return find_card_batch([data], card)[0]
+
+
+def find_card_batch(items: Sequence[bytes | str], card: Card) -> list[list[CardMatch]]:
+    """`find_card` for every item, with one scan over all of them: the per-call cost of a scan
+    dominates on the many small bodies of a real capture."""
+    pats = patterns_for(card)
+    bufs = [_as_bytes(x) for x in items]
+    hits_by_item: dict[int, list[tuple[int, int]]] = {}
+    raw = pats.scan(bufs)
+    if raw:
+        ends = list(accumulate(len(b) for b in bufs))
+        for pid, end in raw:
+            i = bisect_right(ends, end - 1)  # the buffer holding the hit's last byte
+            base = ends[i] - len(bufs[i])
+            hits_by_item.setdefault(i, []).append((pid, end - base))
+    results: list[list[CardMatch]] = []
+    for i, buf in enumerate(bufs):
+        hits = hits_by_item.get(i)
+        if hits is None and not looks_compressed(buf):
+            results.append([])
+            continue
+        try:
+            found = _scan(buf, card, pats, 0, hits)
+        except RecursionError:  # pathological nesting: report what the outer layers gave
+            found = []
+        results.append(_to_matches(found))
+    return results
+
+
+def _to_matches(hits: list[_Hit]) -> list[CardMatch]:
+    seen: set[tuple[str, str, int]] = set()
+    out: list[CardMatch] = []
+    for h in sorted(hits, key=lambda h: (h.start, h.field, h.label)):
+        label = h.label or "plain"
+        key = (h.field, label, h.start)
+        if key not in seen:
+            seen.add(key)
+            out.append(CardMatch(h.field, label, h.start, h.end - h.start))
+    return out
+
+
+def _join(outer: str, inner: str) -> str:
+    return f"{outer}+{inner}" if inner else outer
+
+
+def _direct_label(data: bytes, start: int, end: int, depth: int) -> str:
+    text = data[start:end]
+    label = "url" if (b"%" in text or b"+" in text) else \
+        "separated" if not text.isdigit() else "plain"
+    if depth:
+        return "url" if label == "url" else ""
+    return container_label(data, start) or label
+
+
+def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
+          hits: list[tuple[int, int]] | None = None) -> list[_Hit]:
+    """Matches in `data`, which sits `depth` decoding layers below the captured bytes."""
+    if hits is None:
+        hits = pats.scan([data])
+    found: list[_Hit] = []
+    numbers: list[_Hit] = []
+    keyed: dict[tuple[str, int], _Hit] = {}
+    done: list[tuple[str, int, int]] = []  # regions decoded so far: (layer, start, end)
+    for pid, end in sorted(hits, key=lambda h: h[1]):
+        info = pats.infos[pid]
+        if info.kind == "digest":
+            start = end - info.length
+            if start >= 0 and data[start:end] == _digest_text(pats, pid):
+                found.append(_Hit("number", info.layer, start, end))
+        elif info.kind == "direct":
+            span = _confirm(data, info.regex, end, info.max_len)
+            if span is None:
+                continue
+            if info.field == "number":
+                numbers.append(_Hit("number", _direct_label(data, *span, depth), *span))
+            elif not data[end:end + 1].isdigit():  # the key's value is the whole CVC/expiry
+                v0 = _value_start(data, span, end, info.field, card)
+                label = "" if depth else (container_label(data, v0) or
+                                          ("url" if b"%" in data[span[0]:span[1]] else "plain"))
+                keyed[(info.field, v0)] = _Hit(info.field, label, v0, end)
+        elif depth < MAX_DEPTH:
+            found.extend(_decode_trigger(data, card, pats, depth, info.layer, end, info.length, done))
+    found.extend(numbers)
+    for num in numbers:
+        for field, s, e in near_number(data, num.start, num.end, card):
+            keyed[(field, s)] = _Hit(field, num.label, s, e)
+    found.extend(keyed.values())
+    if depth < MAX_DEPTH and looks_compressed(data):
+        dec = decompress(data)
+        if dec is not None:
+            for h in _scan(dec.data, card, pats, depth + 1):
+                found.append(_Hit(h.field, _join(dec.layer, h.label), dec.start, dec.end))
+    return found
+
+
+def _decode_trigger(data: bytes, card: Card, pats: CardPatterns, depth: int, layer: str,
+                    end: int, length: int, done: list[tuple[str, int, int]]) -> list[_Hit]:
+    """Decode the region around one trigger and search it again."""
+    start = end - length if length else max(0, end - 16)
+    if start < 0:
+        return []
+    grid = {"base64": 4, "hex": 2}.get(layer, 1)  # characters per decoded unit
+    for d_layer, d_start, d_end in done:
+        # Another trigger already decoded this region on the same grid: its hits are in.
+        if d_layer == layer and d_start <= start and end <= d_end and (start - d_start) % grid == 0:
+            return []
+    dec = REGION_DECODERS[layer](data, start, end)
+    if dec is None or not dec.data:
+        return []
+    done.append((layer, dec.start, dec.end))
+    out: list[_Hit] = []
+    for h in _scan(dec.data, card, pats, depth + 1):
+        s, e = dec.to_outer(h.start, h.end)
+        out.append(_Hit(h.field, _join(dec.layer, h.label), s, e))
+    return out
+
+
+def _confirm(data: bytes, rx: re.Pattern[bytes] | None, end: int, max_len: int) -> tuple[int, int] | None:
+    """The span of the match of `rx` that ends exactly at `end`, if any."""
+    if rx is None:
+        return None
+    lo = max(0, end - max_len)
+    for m in rx.finditer(data, lo, end):
+        if m.end() == end:
+            return m.start(), m.end()
+    # A match starting before the first one finditer tried (overlap): try each start in turn.
+    for s in range(lo, end):
+        m = rx.match(data, s, end)
+        if m and m.end() == end:
+            return s, end
+    return None
+
+
+def _value_start(data: bytes, span: tuple[int, int], end: int, field: str, card: Card) -> int:
+    """Where the value (not its key) begins in a `key: value` match ending at `end`."""
+    from audit.match_context import context_patterns
+    rx = context_patterns(card).cvc if field == "cvc" else context_patterns(card).expiry
+    if rx is not None:
+        for s in range(end - 1, span[0] - 1, -1):
+            m = rx.match(data, s, end)
+            if m and m.end() == end:
+                return s
+    return span[0]
+
+
+def _digest_text(pats: CardPatterns, pid: int) -> bytes:
+    # The literal was stored hex-escaped for the scanner; undo that to compare exactly.
+    return bytes.fromhex(pats.exprs[pid].replace(b"\\x", b"").decode())
+
+
+# -- numbers split over several payloads ---------------------------------------------------------
+def groups_distinct(number: str) -> bool:
+    """True when every digit group of the number differs from the others (4000 0566 5566 5556),
+    so finding the groups in order over separate payloads is evidence; 4242 4242 ... is not."""
+    digits = re.sub(r"\D", "", number)
+    groups = number_groups(digits) if digits else []
+    return len(groups) > 1 and len(set(groups)) == len(groups)
+
+
+def find_split_number(chunks: Sequence[bytes | str], card: Card) -> list[tuple[int, ...]]:
+    """Index tuples (one index per digit group, in group order) of chunks that together carry the
+    number's groups in order, each group as a standalone number. Chunks holding the whole number
+    are `find_card`'s business and are not returned here."""
+    digits = card_digits(card)
+    if not groups_distinct(digits):
+        return []
+    rxs = [re.compile(rb"(?<!\d)" + g.encode() + rb"(?!\d)") for g in number_groups(digits)]
+    out: list[tuple[int, ...]] = []
+    picked: list[int] = []
+    for i, chunk in enumerate(chunks):
+        data = _as_bytes(chunk)
+        pos = 0
+        while picked is not None:
+            m = rxs[len(picked)].search(data, pos)
+            if m is None:
+                break
+            picked.append(i)
+            pos = m.end()
+            if len(picked) == len(rxs):
+                if len(set(picked)) > 1:
+                    out.append(tuple(picked))
+                picked = []
+    return out

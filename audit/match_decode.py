@@ -1,0 +1,224 @@
+"""Decoders for one candidate region of captured bytes, each remembering where its output came from.
+
+A decoder runs only where a trigger pattern hit (or, for compression, where a body looks
+compressed), never over whole evidence. Each returns a `Decoded`: the decoded bytes, the region of
+the input they came from, and a map from a span of the output back to a span of the input, so a
+match deep inside `url+base64+base64` still points at the bytes that were sent. None of them raises
+on arbitrary input: undecodable regions return None.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+try:
+    import brotli
+except ImportError:  # pragma: no cover - brotli bodies are then simply not decoded
+    brotli = None
+
+# Never inflate more than this from one body (decompression bombs).
+MAX_DECOMPRESSED = 50 * 1024 * 1024
+# How far around a trigger a decoder looks, in bytes of the input.
+WINDOW = 16 * 1024
+ESCAPE_WINDOW = 1024
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    data: bytes
+    layer: str                              # encoding label of this layer, e.g. "base64"
+    start: int                              # region of the input that was decoded
+    end: int
+    to_outer: Callable[[int, int], Span]    # output span -> input span
+
+
+_B64_TAIL = re.compile(rb"[A-Za-z0-9+/_-]*\Z")
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/_-]*")
+_HEX_TAIL = re.compile(rb"[0-9A-Fa-f]*\Z")
+_HEX_RUN = re.compile(rb"[0-9A-Fa-f]*")
+_TO_STD = bytes.maketrans(b"-_", b"+/")
+
+
+def _run(data: bytes, s: int, e: int, tail: re.Pattern[bytes], run: re.Pattern[bytes],
+         window: int) -> Span:
+    """The maximal run of an alphabet around [s, e), at most `window` bytes either side."""
+    lo = tail.search(data, max(0, s - window), s)
+    hi = run.match(data, e, min(len(data), e + window))
+    return (lo.start() if lo else s), (hi.end() if hi else e)
+
+
+def base64_region(data: bytes, s: int, e: int) -> Decoded | None:
+    """Decode the base64 run holding a needle that starts on a 4-character group boundary at `s`."""
+    start, end = _run(data, s, e, _B64_TAIL, _B64_RUN, WINDOW)
+    start += (s - start) % 4          # keep the group grid the needle was built on
+    usable = end - start
+    if usable % 4 == 1:
+        usable -= 1                   # a lone trailing character carries no whole byte
+    chunk = data[start:start + usable]
+    urlsafe = (b"-" in chunk or b"_" in chunk) and not (b"+" in chunk or b"/" in chunk)
+    try:
+        out = binascii.a2b_base64(chunk.translate(_TO_STD) + b"=" * (-usable % 4))
+    except (binascii.Error, ValueError):
+        return None
+    end = start + usable
+
+    def to_outer(i0: int, i1: int) -> Span:
+        return start + 4 * (i0 // 3), min(end, start + -(-4 * i1 // 3))
+
+    return Decoded(out, "base64url" if urlsafe else "base64", start, end, to_outer)
+
+
+def hex_region(data: bytes, s: int, e: int) -> Decoded | None:
+    start, end = _run(data, s, e, _HEX_TAIL, _HEX_RUN, WINDOW)
+    start += (s - start) % 2
+    end -= (end - start) % 2
+    try:
+        out = bytes.fromhex(data[start:end].decode("ascii"))
+    except ValueError:
+        return None
+    return Decoded(out, "hex", start, end, lambda i0, i1: (start + 2 * i0, start + 2 * i1))
+
+
+def reversed_region(data: bytes, s: int, e: int) -> Decoded | None:
+    start, end = max(0, s - ESCAPE_WINDOW), min(len(data), e + ESCAPE_WINDOW)
+    size = end - start
+    return Decoded(data[start:end][::-1], "reversed", start, end,
+                   lambda i0, i1: (start + size - i1, start + size - i0))
+
+
+def rot13_region(data: bytes, s: int, e: int) -> Decoded | None:
+    from audit.match_needles import rot13  # the same table the needles were built with
+    start, end = _run(data, s, e, _B64_TAIL, _B64_RUN, WINDOW)
+    return Decoded(rot13(data[start:end]), "rot13", start, end,
+                   lambda i0, i1: (start + i0, start + i1))
+
+
+_PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
+_JSON_ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})|\\([\\/\"bfnrt])")
+_JSON_SIMPLE = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t"}
+
+
+def _unescape(data: bytes, start: int, end: int, rx: re.Pattern[bytes],
+              replace: Callable[[re.Match[bytes]], bytes], layer: str) -> Decoded | None:
+    """Replace every escape in data[start:end], remembering for each output byte the input span
+    it came from (regions are small: at most 2 * ESCAPE_WINDOW bytes)."""
+    out = bytearray()
+    src: list[int] = []       # input offset where each output byte starts
+    src_end: list[int] = []   # input offset where it ends
+    pos = start
+    for m in rx.finditer(data, start, end):
+        out += data[pos:m.start()]
+        src.extend(range(pos, m.start()))
+        src_end.extend(range(pos + 1, m.start() + 1))
+        piece = replace(m)
+        out += piece
+        src.extend([m.start()] * len(piece))
+        src_end.extend([m.end()] * len(piece))
+        pos = m.end()
+    if pos == start:
+        return None           # nothing was escaped: the region reads the same decoded
+    out += data[pos:end]
+    src.extend(range(pos, end))
+    src_end.extend(range(pos + 1, end + 1))
+
+    def to_outer(i0: int, i1: int) -> Span:
+        if not src:
+            return start, end
+        i0 = min(max(i0, 0), len(src) - 1)
+        i1 = min(max(i1, i0 + 1), len(src))
+        return src[i0], src_end[i1 - 1]
+
+    return Decoded(bytes(out), layer, start, end, to_outer)
+
+
+def percent_region(data: bytes, s: int, e: int) -> Decoded | None:
+    start, end = max(0, s - ESCAPE_WINDOW), min(len(data), e + ESCAPE_WINDOW)
+    return _unescape(data, start, end, _PERCENT, lambda m: bytes([int(m.group(1), 16)]), "url")
+
+
+def _json_char(m: re.Match[bytes]) -> bytes:
+    if m.group(1) is not None:
+        return chr(int(m.group(1), 16)).encode("utf-8", "surrogatepass")
+    return _JSON_SIMPLE.get(m.group(2), m.group(2))
+
+
+def json_region(data: bytes, s: int, e: int) -> Decoded | None:
+    start, end = max(0, s - ESCAPE_WINDOW), min(len(data), e + ESCAPE_WINDOW)
+    return _unescape(data, start, end, _JSON_ESCAPE, _json_char, "json")
+
+
+REGION_DECODERS: dict[str, Callable[[bytes, int, int], Decoded | None]] = {
+    "base64": base64_region, "hex": hex_region, "reversed": reversed_region,
+    "rot13": rot13_region, "url": percent_region, "json": json_region,
+}
+
+
+# -- compression --------------------------------------------------------------------------------
+def _inflate(data: bytes, wbits: int, limit: int, strict: bool) -> bytes | None:
+    """Inflate at most `limit` bytes. `strict` (no header was seen, this is a guess) accepts only a
+    stream that ends cleanly; otherwise a truncated capture still yields what it holds."""
+    d = zlib.decompressobj(wbits)
+    try:
+        out = d.decompress(data, limit)
+    except zlib.error:
+        return None
+    if strict:
+        return out if out and (d.eof or len(out) >= limit) else None
+    return out or None
+
+
+def _unbrotli(data: bytes, limit: int) -> bytes | None:
+    """Brotli has no magic bytes: only a stream that ends cleanly (or fills `limit`) counts."""
+    if brotli is None:
+        return None
+    d = brotli.Decompressor()
+    try:
+        out = bytearray(d.process(data, output_buffer_limit=min(limit, 1 << 20)))
+        while not d.can_accept_more_data() and len(out) < limit:
+            piece = d.process(b"", output_buffer_limit=min(limit - len(out), 1 << 20))
+            if not piece:
+                break
+            out += piece
+    except brotli.error:
+        return None
+    return bytes(out[:limit]) if out and (d.is_finished() or len(out) >= limit) else None
+
+
+def looks_compressed(data: bytes) -> bool:
+    """Cheap pre-check run on every body: a compression magic, or bytes that are not ASCII text."""
+    return data[:2] == b"\x1f\x8b" or _zlib_header(data) or (len(data) >= 8 and not data.isascii())
+
+
+def _zlib_header(data: bytes) -> bool:
+    return len(data) >= 2 and data[0] & 0x0F == 8 and data[0] >> 4 <= 7 and \
+        ((data[0] << 8) | data[1]) % 31 == 0
+
+
+def decompress(data: bytes, limit: int = MAX_DECOMPRESSED) -> Decoded | None:
+    """Inflate a whole body: gzip and zlib by their headers; brotli and raw deflate (which have none)
+    are tried only on bytes that are not plain ASCII text."""
+    size = len(data)
+
+    def whole(_i0: int, _i1: int) -> Span:
+        return 0, size  # compressed bytes do not map to positions: the body is the encoded form
+
+    if data[:2] == b"\x1f\x8b":
+        out = _inflate(data, 31, limit, strict=False)
+        return Decoded(out, "gzip", 0, size, whole) if out else None
+    if _zlib_header(data):
+        out = _inflate(data, 15, limit, strict=False)
+        if out:
+            return Decoded(out, "deflate", 0, size, whole)
+    if size < 8 or data.isascii():
+        return None
+    out = _unbrotli(data, limit)
+    if out:
+        return Decoded(out, "brotli", 0, size, whole)
+    out = _inflate(data, -15, limit, strict=True)
+    return Decoded(out, "deflate", 0, size, whole) if out else None
