@@ -10,6 +10,7 @@ one, are problems here: a policy written twice is a policy misread once.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from audit.errors import InputError
 PathKey = tuple[Any, ...]  # ("steps", 2, "fill", "value"): mapping keys and list indices
 M = TypeVar("M", bound=pydantic.BaseModel)
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
@@ -57,8 +59,10 @@ def format_path(path: PathKey) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.match(str(part)):
             out += ("." if out else "") + str(part)
+        else:  # a host key such as "*.stripe.com": dots inside it are not path separators
+            out += f'["{part}"]'
     return out
 
 
@@ -90,6 +94,10 @@ def parse_yaml(text: str, file: str, *, allow_empty: bool = False) -> YamlDoc:
             what = exc.problem or str(exc)
             if exc.context and "expected a single document" in exc.context:
                 what = "expected a single document, found several (---)"
+            elif exc.context and exc.context_mark and exc.problem_mark \
+                    and exc.context_mark.line != exc.problem_mark.line:
+                # An unclosed quote or bracket is found at the end: say where it started.
+                what += f" ({exc.context} started at line {exc.context_mark.line + 1})"
             raise InputError(f"{file}:{line}: (yaml): {what}") from None
         except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
             raise InputError(f"{file}:1: (yaml): {exc}") from None
@@ -127,8 +135,11 @@ def _walk(loader: yaml.SafeLoader, node: Node, path: PathKey, doc: YamlDoc) -> N
                 doc.problems.append(
                     f"{doc.file}:{line}: {format_path(path + (key,))}: duplicate key "
                     f"(first at line {seen[key]}); YAML keeps only the last one")
-                continue
-            seen[key] = line
+                # The data holds the last value, so its lines are the ones to point at.
+                prefix = path + (key,)
+                for old in [p for p in doc.lines if p[:len(prefix)] == prefix]:
+                    del doc.lines[old]
+            seen.setdefault(key, line)
             doc.lines[path + (key,)] = line
             _walk(loader, value_node, path + (key,), doc)
     elif isinstance(node, SequenceNode):

@@ -1,0 +1,76 @@
+"""`playwright.config.yaml`: browser settings shared by every scenario of a project.
+
+CLI flags override the file (`BrowserConfig.with_overrides`); the file overrides the defaults here.
+A config the user named must exist; the default file is optional.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import BaseModel, Field, field_validator
+
+from audit.errors import InputError
+from audit.profiles.fields import STRICT, NonEmptyStr
+from audit.yamlsrc import format_path, load_yaml, validate
+
+DEFAULT_CONFIG_NAME = "playwright.config.yaml"
+Recording = Literal["on", "off", "retain-on-failure"]
+
+
+class Viewport(BaseModel):
+    model_config = STRICT
+    width: Annotated[int, Field(gt=0)]
+    height: Annotated[int, Field(gt=0)]
+
+
+class BrowserConfig(BaseModel):
+    model_config = STRICT
+    browser: Literal["chromium"] = "chromium"
+    executable_path: NonEmptyStr | None = None   # else Playwright's Chromium, else the system's
+    headless: bool = True
+    slow_mo_ms: Annotated[int, Field(ge=0)] = 0
+    timeout_ms: Annotated[int, Field(gt=0)] = 15000
+    viewport: Viewport | None = Viewport(width=1280, height=900)  # null: the window's own size
+    trace: Recording = "off"
+    video: Recording = "off"
+    connect: str | None = None                   # ws endpoint of a remote Playwright server
+    args: list[NonEmptyStr] = []                 # extra browser flags
+    workers: Annotated[int, Field(ge=1)] = 1
+    settle_ms: Annotated[int, Field(ge=0, le=30000)] | None = None  # overrides the scenarios'
+
+    @field_validator("connect")
+    @classmethod
+    def _websocket(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"connect must be a ws:// or wss:// endpoint, got {value!r}")
+        return value
+
+    def with_overrides(self, **cli_values: Any) -> "BrowserConfig":
+        """A new config with every non-None value applied (CLI flags win over the file)."""
+        unknown = sorted(set(cli_values) - set(type(self).model_fields))
+        if unknown:
+            raise TypeError(f"not config fields: {', '.join(unknown)}")
+        merged = {**self.model_dump(), **{k: v for k, v in cli_values.items() if v is not None}}
+        if isinstance(merged.get("viewport"), Viewport):
+            merged["viewport"] = merged["viewport"].model_dump()
+        try:
+            return type(self).model_validate(merged)
+        except pydantic.ValidationError as exc:
+            problems = [f"command line: {format_path(tuple(e['loc']))}: {e['msg'][:1].lower()}{e['msg'][1:]}"
+                        for e in exc.errors(include_url=False)]
+            raise InputError("command line options do not validate", problems=problems) from None
+
+
+def load_config(path: Path | None, *, search_dir: Path | None = None) -> BrowserConfig:
+    """The config the user named (which must exist), else `playwright.config.yaml` in `search_dir`
+    (default: the working directory) when there is one, else the defaults."""
+    if path is None:
+        default = (search_dir or Path.cwd()) / DEFAULT_CONFIG_NAME
+        if not default.is_file():
+            return BrowserConfig()
+        path = default
+    doc = load_yaml(path, allow_empty=True)  # an empty config file means "all defaults"
+    return validate(doc, BrowserConfig)
