@@ -24,7 +24,7 @@ def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool =
 
     A run that breaks still yields a result (inconclusive) and a report: nothing is lost."""
     progress = progress or (lambda _l: None)
-    policy = HostPolicy.build(scenario.profile, scenario)
+    policy = HostPolicy.for_scenario(scenario)
     try:
         evidence = run_scenario(scenario, config, out_dir, adblock=adblock, progress=progress)
     except InputError:

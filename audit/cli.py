@@ -185,7 +185,7 @@ def _run_all(jobs: list[tuple[str, Path]], config: Any, adblock: bool, baseline:
 
 # -- demo --------------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import demo_scenarios
+    from .bundled import demo_scenarios
     from .scenario import load_scenario
     config = _config(args)
     if not config.connect:

@@ -58,19 +58,25 @@ class HostPolicy:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known})
 
     @classmethod
-    def build(cls, profile: Any, scenario: Any) -> "HostPolicy":
-        extra = getattr(scenario, "policy", None)
-        extra_list = (lambda name: tuple(getattr(extra, name, None) or ())) if extra else (lambda name: ())
-        p = lambda name: tuple(getattr(profile, name, None) or ())  # noqa: E731
+    def build(cls, profile: Any, start_url: str, extra: dict[str, Any] | None = None,
+              merchant_hosts: tuple[str, ...] = ()) -> "HostPolicy":
+        """The profile's host lists plus a scenario's `policy:` additions (`extra`)."""
+        more = lambda name: tuple((extra or {}).get(name) or ())  # noqa: E731
         return cls(
-            card_data_hosts=p("card_data_hosts") + extra_list("card_data_hosts"),
-            card_frame_hosts=p("card_frame_hosts") + p("popup_hosts") + extra_list("card_frame_hosts"),
-            processor_hosts=tuple(getattr(profile, "processor_hosts", ()) or ()),
-            known_hosts=extra_list("known_hosts"),
-            merchant_hosts=tuple(getattr(scenario, "merchant_hosts", None) or ()),
-            merchant_domain=registrable_domain(host_of(scenario.start_url)),
-            profile_sources=tuple({"url": s.url, "what": s.what} for s in getattr(profile, "sources", ()) or ()),
+            card_data_hosts=tuple(profile.card_data_hosts) + more("card_data_hosts"),
+            card_frame_hosts=tuple(profile.card_frame_hosts) + tuple(profile.popup_hosts)
+            + more("card_frame_hosts"),
+            processor_hosts=tuple(profile.processor_hosts),
+            known_hosts=more("known_hosts"),
+            merchant_hosts=tuple(merchant_hosts),
+            merchant_domain=registrable_domain(host_of(start_url)),
+            profile_sources=tuple({"url": s.url, "what": s.what} for s in profile.sources),
         )
+
+    @classmethod
+    def for_scenario(cls, scenario: Any) -> "HostPolicy":
+        return cls.build(scenario.profile, str(scenario.start_url), scenario.policy.model_dump(),
+                         tuple(scenario.merchant_hosts))
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def frame_host(frame: FrameRecord, frames: tuple[FrameRecord, ...]) -> str:
 def card_field_outside_processor(evidence: Evidence, policy: HostPolicy) -> list[Finding]:
     out = []
     for frame in evidence.frames:
-        fields = [f for f in frame.card_inputs if f in FLAGGED_FIELDS] or list(frame.typed_fields)
+        fields = sorted({*frame.card_inputs, *frame.typed_fields} & set(FLAGGED_FIELDS))
         if not fields:
             continue
         host = frame_host(frame, evidence.frames)

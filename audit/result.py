@@ -110,7 +110,7 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
     findings = sorted(findings + list(extra_findings or []), key=lambda f: SEVERITY_ORDER.index(f.severity))
     canary = evidence.card.number
     errors = [{"stage": e.stage, "message": e.message} for e in evidence.errors]
-    if not any(f.typed_fields for f in evidence.frames) and evidence.completed:
+    if not any("number" in f.typed_fields for f in evidence.frames) and evidence.completed:
         errors.append({"stage": "analysis", "message": "the canary card was never typed (no fill_card "
                        "or {card.*} step reached a field): the run proves nothing about card data"})
     verdict = verdict_of(findings, evidence.completed, errors)

@@ -65,7 +65,7 @@ class StepRunner:
         elif action == "wait_for":
             self._wait_for(step, timeout)
         elif action == "fill_card":
-            self._fill_card(step, timeout)
+            self.fill_card(step.fields, timeout)
         elif action == "screenshot":
             return self.shoot(step.name)
         else:  # the scenario model admits no other action
@@ -103,8 +103,9 @@ class StepRunner:
                 page.wait_for_url(lambda url: target in url, timeout=timeout)
 
     # -- fill_card -------------------------------------------------------------------------
-    def _fill_card(self, step: Any, timeout: int) -> None:
-        wanted = [f for f in FIELD_ORDER if f in (step.fields or FIELD_ORDER)]
+    def fill_card(self, fields: list[str] | None, timeout: int) -> None:
+        """Type every card field the profile knows (or those named) into the frame holding it."""
+        wanted = [f for f in FIELD_ORDER if f in (fields or FIELD_ORDER)]
         values = {"number": self.card.number, "expiry": self.card.expiry, "cvc": self.card.cvc,
                   "name": self.card.name, "postal": self.card.postal}
         selectors: dict[str, list[str]] = dict(self.profile.card_fields or {})
@@ -115,7 +116,7 @@ class StepRunner:
                 continue
             # The number (or any field the step names) is waited for; the rest get a short grace,
             # since integrations differ in which fields they show.
-            required = field == "number" or bool(step.fields)
+            required = field == "number" or bool(fields)
             deadline = time.monotonic() + (timeout / 1000 if required else OPTIONAL_FIELD_GRACE_S)
             found = self._find_field(selectors[field], deadline)
             if found is None:

@@ -1,0 +1,12 @@
+"""Scenarios shipped inside the package, for `card-audit demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+
+
+def demo_scenarios() -> list[tuple[Path, str]]:
+    """(scenario file, expected verdict) pairs that `card-audit demo` runs, clean first."""
+    return [(SCENARIO_DIR / "demo-stripe.yaml", "pass"), (SCENARIO_DIR / "demo-stripe-leaky.yaml", "fail")]
