@@ -28,7 +28,7 @@ from itertools import accumulate
 
 from audit.evidence import Card
 from audit.match_context import container_label, near_number
-from audit.match_decode import REGION_DECODERS, decompress, looks_compressed
+from audit.match_decode import REGION_DECODERS, base64_in_url, decompress, looks_compressed
 from audit.match_needles import CardPatterns, card_digits, number_groups, patterns_for
 
 # Decoding layers searched below the captured bytes (url+base64+base64+base64+gzip fits).
@@ -163,6 +163,8 @@ def _decode_trigger(data: bytes, card: Card, pats: CardPatterns, depth: int, lay
     start = end - length if length else max(0, end - 16)
     if start < 0:
         return []
+    if layer == "base64" and base64_in_url(data, start, end):
+        layer = "url"
     grid = {"base64": 4, "hex": 2}.get(layer, 1)  # characters per decoded unit
     for d_layer, d_start, d_end in done:
         # Another trigger already decoded this region on the same grid: its hits are in.

@@ -74,6 +74,17 @@ def base64_region(data: bytes, s: int, e: int) -> Decoded | None:
     return Decoded(out, "base64url" if urlsafe else "base64", start, end, to_outer)
 
 
+_PCT_B64 = re.compile(rb"%(?:2[bBfF]|3[dD])")
+
+
+def base64_in_url(data: bytes, s: int, e: int) -> bool:
+    """Whether the base64 run around [s, e) continues with percent-encoded `+`, `/` or `=`: then it
+    is URL-encoded base64, and percent-decoding must come first to see the whole run."""
+    start, end = _run(data, s, e, _B64_TAIL, _B64_RUN, WINDOW)
+    # The hex digits of an escape are base64 characters too, so the run starts just after a `%`.
+    return bool((start and _PCT_B64.match(data, start - 1)) or _PCT_B64.match(data, end))
+
+
 def hex_region(data: bytes, s: int, e: int) -> Decoded | None:
     start, end = _run(data, s, e, _HEX_TAIL, _HEX_RUN, WINDOW)
     start += (s - start) % 2
