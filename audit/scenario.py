@@ -425,6 +425,18 @@ def load_scenarios(paths: list[Path]) -> list[Scenario]:
     return scenarios
 
 
+class PolicyFile(PolicySpec):
+    """A policy file for `card-audit check --policy`: a scenario's `policy:` plus `merchant_hosts`."""
+
+    merchant_hosts: list[HostPattern] = []
+
+
+def load_policy_file(path: Path) -> dict[str, list[str]]:
+    """Host lists to add to a recorded run's policy; InputError with line problems when invalid."""
+    policy = validate(load_yaml(path, allow_empty=True), PolicyFile)
+    return {name: list(getattr(policy, name)) for name in PolicyFile.model_fields}
+
+
 def _keep_digits(doc: YamlDoc) -> dict[str, Any]:
     """Put back, as text, numbers YAML parsed from card values and step texts (`cvc: 0123` is octal
     83 to YAML 1.1; the user meant the digits they wrote)."""

@@ -243,8 +243,9 @@ def allowed_fields(model: type[pydantic.BaseModel], loc: tuple[Any, ...]) -> lis
         current = _descend(current, part)
         if current is None:
             return []
-    if isinstance(current, type) and issubclass(current, pydantic.BaseModel):
-        return [name for name, f in current.model_fields.items() if not f.exclude]
+    for candidate in _unwrap(current):
+        if isinstance(candidate, type) and issubclass(candidate, pydantic.BaseModel):
+            return [name for name, f in candidate.model_fields.items() if not f.exclude]
     return []
 
 

@@ -11,7 +11,7 @@ from audit.errors import InputError
 from audit.evidence import Card
 from audit.scenario import (ClickStep, FillCardStep, FillStep, GotoStep, PressStep, ScreenshotStep,
                             SelectStep, TypeStep, WaitForStep, expand, has_card_placeholder,
-                            load_scenario, load_scenarios, normalize_step)
+                            load_policy_file, load_scenario, load_scenarios, normalize_step)
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 # Paths as a user would type them, relative to the working directory: the problems repeat them.
@@ -331,3 +331,20 @@ def test_load_scenarios_directory_order_and_empty_dir(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_scenarios([empty])
     assert info.value.problems == [f"{empty}: no scenario files (*.yaml, *.yml) in this directory"]
+
+
+def test_load_policy_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "policy.yaml", "known_hosts: [cdn.example.test, '*.Fonts.example.net']\n"
+                                          "merchant_hosts: [pay.example.test]\n")
+    assert load_policy_file(path) == {"card_data_hosts": [], "card_frame_hosts": [],
+                                      "known_hosts": ["cdn.example.test", "*.fonts.example.net"],
+                                      "merchant_hosts": ["pay.example.test"]}
+    bad = write(tmp_path, "bad.yaml", "known_hosts:\n  - cdn.example.test\n  - https://x.test/\nblock: []\n")
+    with pytest.raises(InputError) as info:
+        load_policy_file(bad)
+    assert info.value.problems == [
+        f"{bad}:3: known_hosts[1]: 'https://x.test/' is a URL or path, not a host "
+        "(write just the host, e.g. api.stripe.com)",
+        f"{bad}:4: block: unknown field (allowed: card_data_hosts, card_frame_hosts, known_hosts, "
+        "merchant_hosts)",
+    ]
