@@ -1,0 +1,24 @@
+// Invoice payment with our own card form, tokenised by Stripe.js v2 (Stripe.card.createToken).
+// Only the token is sent to our server.
+document.addEventListener('payment:open', function (event) {
+  'use strict';
+  var config = event.detail;
+  Stripe.setPublishableKey(config.stripeKey);
+  var form = document.getElementById('payment-form');
+  var submit = document.getElementById('submit-payment');
+  form.addEventListener('submit', function (submitEvent) {
+    submitEvent.preventDefault();
+    submit.disabled = true;
+    Stripe.card.createToken({
+      number: form.cardnumber.value, cvc: form.cvc.value, exp: form['exp-date'].value,
+      name: form.name.value, address_zip: form.postal.value
+    }, function (status, response) {
+      if (response.error) {
+        window.BrightLights.showError(response.error.message);
+        submit.disabled = false;
+        return;
+      }
+      window.BrightLights.completePayment({token: response.id}).catch(function () { submit.disabled = false; });
+    });
+  });
+}, {once: true});

@@ -1,0 +1,287 @@
+"""The demo world driven by a real headless Chromium: payments complete, and the card number
+reaches exactly the hosts each variant sends it to (and nothing leaves the machine)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import ssl
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, unquote_plus
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect
+
+from audit.demo import CARD_DATA_HOSTS, DEMO_HOSTNAMES, DemoWorld, ReceivedRequest
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium")
+
+CVC, EXPIRY, POSTAL = "123", "1234", "94107"
+
+
+# -- finding the card number in what the server received ---------------------------------------
+def _decoded_views(text: str) -> list[str]:
+    """The text, URL-decoded, plus every base64 or hex token in it decoded: where a number hides."""
+    views = [text, unquote(text), unquote_plus(text)]
+    for token in re.findall(r"[A-Za-z0-9+/_-]{16,}={0,2}", text):
+        try:
+            views.append(base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_" if "-" in token or "_" in token else None).decode("utf-8", "replace"))
+        except (binascii.Error, ValueError):
+            pass
+    for token in re.findall(r"(?:[0-9a-fA-F]{2}){8,}", text):
+        views.append(bytes.fromhex(token).decode("utf-8", "replace"))
+    return views
+
+
+def carries(request: ReceivedRequest, number: str) -> bool:
+    return any(number in re.sub(r"[\s-]", "", view) for view in _decoded_views(request.text))
+
+
+def hosts_with(world: DemoWorld, number: str) -> set[str]:
+    return {r.host for r in world.received if carries(r, number)}
+
+
+@pytest.mark.parametrize(("request_text", "number", "expected"), [
+    ("card[number]=4242424242424242", "4242424242424242", True),
+    ("cc=4242%204242%204242%204242", "4242424242424242", True),
+    ('{"forms":"' + base64.b64encode(b'{"cardnumber":"4242 4242 4242 4242"}').decode() + '"}',
+     "4242424242424242", True),
+    ("d=" + b'{"n":"4242424242424242"}'.hex(), "4242424242424242", True),
+    ("last4=4242&brand=visa", "4242424242424242", False),
+])
+def test_carries_finds_number_in_any_encoding(request_text: str, number: str, expected: bool) -> None:
+    request = ReceivedRequest("h.example", "POST", "/", {}, request_text.encode())
+    assert carries(request, number) is expected
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def world() -> Iterator[DemoWorld]:
+    with DemoWorld() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright: Playwright, world: DemoWorld) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+        f"--host-resolver-rules={world.resolver_rules()}",
+        f"--ignore-certificate-errors-spki-list={world.spki_sha256}",
+        "--disable-background-networking", "--disable-component-update", "--no-first-run",
+    ])
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def payer(chromium: Browser, world: DemoWorld) -> Iterator[Page]:
+    # No ignore_https_errors: the SPKI flag alone must make Chromium accept the world's cert.
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    world.clear_received()
+    yield page
+    context.close()
+
+
+def open_invoice(page: Page, world: DemoWorld, invoice: str) -> None:
+    page.goto(world.url(f"/invoice/{invoice}"))
+    page.get_by_role("button", name="Pay Invoice").click()
+
+
+def expect_receipt(page: Page, paid_with: str) -> None:
+    page.wait_for_url(re.compile(r"/invoice/\d+/receipt\?payment=pay_"))
+    expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    expect(page.locator("#paid-with")).to_have_text(paid_with)
+
+
+def settle(world: DemoWorld) -> None:
+    """Let late beacons land: wait for a request that never comes, briefly."""
+    world.wait_for(lambda r: False, timeout=0.7)
+
+
+# -- the world itself -------------------------------------------------------------------------
+def test_host_map_covers_every_host(world: DemoWorld) -> None:
+    assert set(world.host_map()) == set(DEMO_HOSTNAMES)
+    assert all(addr == f"127.0.0.1:{world.port}" for addr in world.host_map().values())
+    assert world.url("/invoice/1001") == "https://invoices.example.test/invoice/1001"
+
+
+def test_unknown_host_is_404_and_recorded(world: DemoWorld) -> None:
+    context = ssl.create_default_context(cadata=world.ca_pem.decode())
+    context.check_hostname = False  # the request goes to 127.0.0.1 with a foreign Host header
+    req = urllib.request.Request(f"https://127.0.0.1:{world.port}/x?y=1", headers={"Host": "evil.example.com"})
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(req, context=context, timeout=5)
+    assert error.value.code == 404
+    assert world.wait_for(lambda r: r.host == "evil.example.com" and r.path == "/x?y=1" and r.status == 404)
+
+
+def test_chromium_reaches_nothing_outside_the_world(payer: Page) -> None:
+    with pytest.raises(Exception, match="ERR_NAME_NOT_RESOLVED"):
+        payer.goto("https://example.com/")
+
+
+# -- clean payments: the number goes to the processor's card-data host only ---------------------
+def test_1001_stripe_elements(payer: Page, world: DemoWorld) -> None:
+    number = "4000056655665556"
+    open_invoice(payer, world, "1001")
+    payer.fill("#cardholder-name", "Canary Cardholder")
+    card = payer.frame_locator("iframe[name^=__privateStripeFrame]")
+    card.locator("input[name=cardnumber][autocomplete=cc-number][inputmode=numeric]").press_sequentially(number)
+    expect(card.locator("input[name=cardnumber]")).to_have_value("4000 0566 5566 5556")
+    card.locator("input[name=exp-date][autocomplete=cc-exp]").press_sequentially(EXPIRY)
+    expect(card.locator("input[name=exp-date]")).to_have_value("12 / 34")
+    card.locator("input[name=cvc][autocomplete=cc-csc]").press_sequentially(CVC)
+    card.locator("input[name=postal]").press_sequentially(POSTAL)
+    payer.get_by_role("button", name="Pay now").click()
+    expect_receipt(payer, "Visa •••• 5556")
+    settle(world)
+    assert hosts_with(world, number) == {"api.stripe.com"}
+    posted = [r for r in world.received if r.host == "api.stripe.com" and r.path == "/v1/payment_methods"]
+    assert len(posted) == 1 and "card[number]=4000056655665556" in unquote(posted[0].body.decode())
+    assert any(r.host == "api.stripe.com" and r.path.endswith("/confirm") for r in world.received)
+    assert {"r.stripe.com", "q.stripe.com", "m.stripe.com", "m.stripe.network"} <= {r.host for r in world.received}
+
+
+def test_1001_rejects_a_bad_luhn_number(payer: Page, world: DemoWorld) -> None:
+    open_invoice(payer, world, "1001")
+    card = payer.frame_locator("iframe[name^=__privateStripeFrame]")
+    card.locator("input[name=cardnumber]").press_sequentially("4242424242424241")
+    expect(payer.locator("#card-errors")).to_have_text("Your card number is invalid.")
+
+
+def test_2001_square_card(payer: Page, world: DemoWorld) -> None:
+    number = "4111111111111111"
+    open_invoice(payer, world, "2001")
+    card = payer.frame_locator("iframe.sq-card-component")
+    card.locator("input#cardNumber[name=cardNumber][autocomplete=cc-number]").press_sequentially(number)
+    card.locator("input#expirationDate[autocomplete=cc-exp]").press_sequentially(EXPIRY)
+    card.locator("input#cvv[autocomplete=cc-csc]").press_sequentially(CVC)
+    card.locator("input#postalCode").press_sequentially(POSTAL)
+    payer.get_by_role("button", name="Pay now").click()
+    expect_receipt(payer, "Visa •••• 1111")
+    settle(world)
+    assert hosts_with(world, number) == {"pci-connect.squareup.com"}
+    nonce = [r for r in world.received if r.host == "pci-connect.squareup.com" and r.method == "POST"]
+    assert json.loads(nonce[0].body)["card_data"]["number"] == number
+
+
+def test_3001_paypal_buttons_popup(payer: Page, world: DemoWorld) -> None:
+    number = "4005519200000004"
+    open_invoice(payer, world, "3001")
+    buttons = payer.frame_locator("iframe[title=PayPal]")
+    with payer.expect_popup() as opened:
+        buttons.get_by_role("button", name="Debit or Credit Card").click()
+    popup = opened.value
+    popup.wait_for_url(re.compile(r"^https://www\.paypal\.com/checkoutnow\?token="))
+    popup.locator("input#cardNumber[autocomplete=cc-number]").press_sequentially(number)
+    popup.locator("#cardExpiry").press_sequentially(EXPIRY)
+    popup.locator("#cardCvv").press_sequentially(CVC)
+    popup.locator("#billingPostalCode").press_sequentially(POSTAL)
+    popup.get_by_role("button", name="Pay Now").click()
+    popup.wait_for_event("close")
+    expect_receipt(payer, "Visa •••• 0004")
+    settle(world)
+    assert hosts_with(world, number) == {"www.paypal.com"}
+    confirm = [r for r in world.received if r.path.endswith("/confirm-payment-source")]
+    assert len(confirm) == 1 and confirm[0].host == "www.paypal.com"
+
+
+def pay_with_paypal_card_fields(page: Page, number: str) -> None:
+    page.frame_locator("iframe[title=paypal_card_number_field]").locator(
+        "input[name=number][autocomplete=cc-number]").press_sequentially(number)
+    page.frame_locator("iframe[title=paypal_card_expiry_field]").locator(
+        "input[name=expiry][autocomplete=cc-exp]").press_sequentially(EXPIRY)
+    page.frame_locator("iframe[title=paypal_card_cvv_field]").locator(
+        "input[name=cvv][autocomplete=cc-csc]").press_sequentially(CVC)
+    page.get_by_role("button", name="Pay now").click()
+
+
+def test_3002_paypal_card_fields(payer: Page, world: DemoWorld) -> None:
+    number = "2223000048400011"
+    open_invoice(payer, world, "3002")
+    payer.fill("#cardholder-name", "Canary Cardholder")
+    pay_with_paypal_card_fields(payer, number)
+    expect_receipt(payer, "Mastercard •••• 0011")
+    settle(world)
+    assert hosts_with(world, number) == {"www.paypal.com"}
+
+
+# -- leaky variants: the number reaches where the page sends it ---------------------------------
+def fill_merchant_form(page: Page, number: str) -> None:
+    page.fill("#cardholder-name", "Canary Cardholder")
+    page.locator("input[name=cardnumber][autocomplete=cc-number]").press_sequentially(number)
+    page.locator("input[name=exp-date]").press_sequentially("12/34")
+    page.locator("input[name=cvc]").press_sequentially(CVC)
+    page.locator("input[name=postal]").press_sequentially(POSTAL)
+    page.get_by_role("button", name="Pay now").click()
+
+
+def test_1002_stripe_leaks_to_analytics_and_merchant(payer: Page, world: DemoWorld) -> None:
+    number = "4242424242424242"
+    open_invoice(payer, world, "1002")
+    fill_merchant_form(payer, number)
+    expect_receipt(payer, "Visa •••• 4242")
+    collected = world.wait_for(lambda r: r.host == "stats.example.net" and r.path == "/collect"
+                               and carries(r, number))
+    assert collected is not None
+    forms = json.loads(base64.b64decode(json.loads(collected.body)["forms"]))
+    assert forms["cardnumber"] == number  # base64 inside JSON: not visible as plain digits
+    assert number not in collected.body.decode()
+    pay = [r for r in world.received if r.host == "invoices.example.test" and r.path == "/invoice/1002/pay"]
+    assert len(pay) == 1 and json.loads(pay[0].body)["fraud_screen"]["card_number"] == number
+    assert hosts_with(world, number) == {"stats.example.net", "invoices.example.test", "api.stripe.com"}
+
+
+def test_1003_stripe_merchant_form_posts_only_to_stripe(payer: Page, world: DemoWorld) -> None:
+    number = "5555555555554444"
+    open_invoice(payer, world, "1003")
+    fill_merchant_form(payer, number)
+    expect_receipt(payer, "Mastercard •••• 4444")
+    settle(world)
+    assert hosts_with(world, number) == {"api.stripe.com"}
+    assert payer.evaluate("document.querySelector('input[autocomplete=cc-number]')") is None  # receipt
+
+
+def test_2002_square_form_beacons_the_number(payer: Page, world: DemoWorld) -> None:
+    number = "4111111111111111"
+    open_invoice(payer, world, "2002")
+    fill_merchant_form(payer, number)
+    expect_receipt(payer, "Visa •••• 1111")
+    beacon = world.wait_for(lambda r: r.host == "stats.example.net" and r.path.startswith("/b?"))
+    assert beacon is not None and "f_cardnumber=4111%201111%201111%201111" in beacon.path
+    assert hosts_with(world, number) == {"stats.example.net", "pci-connect.squareup.com"}
+
+
+def test_3003_skimmer_gets_the_first_entry(payer: Page, world: DemoWorld) -> None:
+    number = "4012888888881881"
+    open_invoice(payer, world, "3003")
+    payer.fill("#cardholder-name", "Canary Cardholder")
+    fill_skimmer = payer.locator("#card-fields-secure")
+    fill_skimmer.locator("input[autocomplete=cc-number]").press_sequentially(number)
+    fill_skimmer.locator("input[autocomplete=cc-exp]").press_sequentially("12/34")
+    fill_skimmer.locator("input[autocomplete=cc-csc]").press_sequentially(CVC)
+    payer.get_by_role("button", name="Pay now").click()
+    expect(payer.locator("#payment-error")).to_contain_text("enter your card details again")
+    pay_with_paypal_card_fields(payer, number)
+    expect_receipt(payer, "Visa •••• 1881")
+    stolen = world.wait_for(lambda r: r.host == "cdn.example-analytics.net" and r.path == "/k")
+    assert stolen is not None and number.encode().hex() in stolen.body.decode()
+    assert hosts_with(world, number) == {"cdn.example-analytics.net", "www.paypal.com"}
+
+
+# -- Invoice Options -------------------------------------------------------------------------
+def test_options_cookie_switches_the_processor(payer: Page, world: DemoWorld) -> None:
+    payer.goto(world.url("/invoice/1001/options"))
+    payer.get_by_label("Square").check()
+    payer.get_by_role("button", name="Save options").click()
+    payer.wait_for_url(world.url("/invoice/1001"))
+    assert any(c["name"] == "processor_1001" and c["value"] == "square" for c in payer.context.cookies())
+    payer.get_by_role("button", name="Pay Invoice").click()
+    expect(payer.locator("iframe.sq-card-component")).to_be_visible()
+    assert payer.locator("iframe[name^=__privateStripeFrame]").count() == 0
