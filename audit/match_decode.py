@@ -38,24 +38,24 @@ class Decoded:
     to_outer: Callable[[int, int], Span]    # output span -> input span
 
 
-_B64_TAIL = re.compile(rb"[A-Za-z0-9+/_-]*\Z")
 _B64_RUN = re.compile(rb"[A-Za-z0-9+/_-]*")
-_HEX_TAIL = re.compile(rb"[0-9A-Fa-f]*\Z")
 _HEX_RUN = re.compile(rb"[0-9A-Fa-f]*")
 _TO_STD = bytes.maketrans(b"-_", b"+/")
 
 
-def _run(data: bytes, s: int, e: int, tail: re.Pattern[bytes], run: re.Pattern[bytes],
-         window: int) -> Span:
+def _run(data: bytes, s: int, e: int, run: re.Pattern[bytes], window: int) -> Span:
     """The maximal run of an alphabet around [s, e), at most `window` bytes either side."""
-    lo = tail.search(data, max(0, s - window), s)
-    hi = run.match(data, e, min(len(data), e + window))
-    return (lo.start() if lo else s), (hi.end() if hi else e)
+    lo = max(0, s - window)
+    # Backwards: match the run on the reversed window (a regex anchored at the end would retry
+    # from every start position, quadratic on a long base64 blob).
+    back = run.match(data[lo:s][::-1])
+    fwd = run.match(data, e, min(len(data), e + window))
+    return s - (back.end() if back else 0), (fwd.end() if fwd else e)
 
 
 def base64_region(data: bytes, s: int, e: int) -> Decoded | None:
     """Decode the base64 run holding a needle that starts on a 4-character group boundary at `s`."""
-    start, end = _run(data, s, e, _B64_TAIL, _B64_RUN, WINDOW)
+    start, end = _run(data, s, e, _B64_RUN, WINDOW)
     start += (s - start) % 4          # keep the group grid the needle was built on
     usable = end - start
     if usable % 4 == 1:
@@ -80,13 +80,13 @@ _PCT_B64 = re.compile(rb"%(?:2[bBfF]|3[dD])")
 def base64_in_url(data: bytes, s: int, e: int) -> bool:
     """Whether the base64 run around [s, e) continues with percent-encoded `+`, `/` or `=`: then it
     is URL-encoded base64, and percent-decoding must come first to see the whole run."""
-    start, end = _run(data, s, e, _B64_TAIL, _B64_RUN, WINDOW)
+    start, end = _run(data, s, e, _B64_RUN, WINDOW)
     # The hex digits of an escape are base64 characters too, so the run starts just after a `%`.
     return bool((start and _PCT_B64.match(data, start - 1)) or _PCT_B64.match(data, end))
 
 
 def hex_region(data: bytes, s: int, e: int) -> Decoded | None:
-    start, end = _run(data, s, e, _HEX_TAIL, _HEX_RUN, WINDOW)
+    start, end = _run(data, s, e, _HEX_RUN, WINDOW)
     start += (s - start) % 2
     end -= (end - start) % 2
     try:
@@ -105,7 +105,7 @@ def reversed_region(data: bytes, s: int, e: int) -> Decoded | None:
 
 def rot13_region(data: bytes, s: int, e: int) -> Decoded | None:
     from audit.match_needles import rot13  # the same table the needles were built with
-    start, end = _run(data, s, e, _B64_TAIL, _B64_RUN, WINDOW)
+    start, end = _run(data, s, e, _B64_RUN, WINDOW)
     return Decoded(rot13(data[start:end]), "rot13", start, end,
                    lambda i0, i1: (start + i0, start + i1))
 
@@ -202,8 +202,21 @@ def _unbrotli(data: bytes, limit: int) -> bytes | None:
 
 
 def looks_compressed(data: bytes) -> bool:
-    """Cheap pre-check run on every body: a compression magic, or bytes that are not ASCII text."""
-    return data[:2] == b"\x1f\x8b" or _zlib_header(data) or (len(data) >= 8 and not data.isascii())
+    """Cheap pre-check run on every body, looking at its first bytes only. Compressed streams are
+    high-entropy from the start: gzip and zlib have non-ASCII headers, and brotli or raw deflate
+    show bytes >= 0x80 that are not UTF-8 within a few dozen bytes. Text bodies, ASCII or UTF-8,
+    cost one short check and no decompression attempt."""
+    head = data[:64]
+    if len(head) < 8 or head.isascii():
+        return False
+    if head[:2] == b"\x1f\x8b" or _zlib_header(head):
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A character cut by the 64-byte window is not evidence of binary data.
+        return not (exc.reason == "unexpected end of data" and len(data) > len(head))
+    return False
 
 
 def _zlib_header(data: bytes) -> bool:
@@ -226,7 +239,7 @@ def decompress(data: bytes, limit: int = MAX_DECOMPRESSED) -> Decoded | None:
         out = _inflate(data, 15, limit, strict=False)
         if out:
             return Decoded(out, "deflate", 0, size, whole)
-    if size < 8 or data.isascii():
+    if not looks_compressed(data):
         return None
     out = _unbrotli(data, limit)
     if out:
