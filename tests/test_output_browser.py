@@ -121,6 +121,7 @@ def _targeted() -> dict[str, Any]:
                         "card_inputs": ["number"], "typed_fields": ["number", p[0]], "allowed": False})
     r["websockets"][0]["frames"][0]["payload_b64"] = base64.b64encode(p[4].encode()).decode()
     r["scripts"][0]["url"] = p[2]
+    r["api_calls"][0].update(kind=p[11], url=p[3], data=p[0] + p[13])
     r["errors"] = [{"stage": p[0], "message": p[1]}]
     r["policy"]["profile_sources"][0]["url"] = p[3]
     r["baseline"]["scripts"][0]["justification"] = p[12]

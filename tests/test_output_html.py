@@ -64,12 +64,13 @@ EXPECTED = [
               "SAQ A", "6.4.3", "11.6.1", "FAQ 1438", "FAQ 1588", "https://docs.stripe.com/ips"]),
     ("fail", ["FAIL", "Invoice 1002 with a skimmer", "card-data-egress", "card-field-outside-processor",
               "stats.example.net", "ws.stats.example.net", "base64", "script-not-in-baseline",
-              "baselines/invoice-1002.json", "Support chat", "missing", 'href="#req-r11"', "Not shown"]),
+              "baselines/invoice-1002.json", "Support chat", "missing", 'href="#req-r11"', "Not shown",
+              "Data handed to network APIs", "eyJjYXJkIjoiNDAwMDA1NjY1NTY2NTU1Ni"]),
     ("inconclusive", ["INCONCLUSIVE", "Why the audit is inconclusive", "Timeout 15000ms exceeded",
                       "net::ERR_CONNECTION_REFUSED", "web.squarecdn.com", "square"]),
     ("adblock", ["ERR_BLOCKED_BY_CLIENT.Inspector", "Chromium error -20", "The client chose to block the request",
                  "processor-blocked-by-client", "blocked by the browser", "with ad blocking", "m.stripe.network"]),
-    ("minimal", ["PASS", "Old run", "paypal", "shop.example.test", "No findings."]),
+    ("minimal", ["PASS", "Old run", "paypal", "shop.example.test", "No findings.", "no host received card data"]),
 ]
 
 

@@ -49,6 +49,7 @@ class Graph:
     width: int = COLUMN_X[2] + NODE_W + 10
     height: int = 0
     empty: bool = True
+    no_hosts: bool = True
 
 
 def _short(value: str) -> str:
@@ -159,4 +160,5 @@ def build(result: dict[str, Any]) -> Graph:
     graph.nodes = list(nodes.values())
     graph.height = TOP + tallest * ROW + 10
     graph.empty = not graph.edges
+    graph.no_hosts = not received
     return graph

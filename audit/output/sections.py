@@ -142,6 +142,17 @@ def websockets(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def api_calls(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Data handed to network APIs (fetch, sendBeacon, WebSocket.send...) as the page's scripts called them."""
+    rows = []
+    for call in view.dicts(result.get("api_calls")):
+        data = view.text(call.get("data"))
+        rows.append({"kind": view.text(call.get("kind")), "url": view.text(call.get("url")),
+                     "frame_url": view.text(call.get("frame_url")), "data": data[:BODY_PREVIEW_BYTES],
+                     "size": len(data), "truncated": len(data) > BODY_PREVIEW_BYTES})
+    return rows
+
+
 def console(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"type": view.text(c.get("type"), "log"), "text": view.text(c.get("text")), "url": view.text(c.get("url")),
              "frame_url": view.text(c.get("frame_url")), "source": view.text(c.get("source")),
