@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from audit.evidence import Card
-from audit.match_context import container_label, near_number
+from audit.match_context import container_label, context_patterns, near_number
 from audit.match_decode import REGION_DECODERS, base64_in_url, decompress, looks_compressed
 from audit.match_needles import CardPatterns, card_digits, number_groups, patterns_for
 
@@ -128,7 +128,7 @@ def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
         info = pats.infos[pid]
         if info.kind == "digest":
             start = end - info.length
-            if start >= 0 and data[start:end] == _digest_text(pats, pid):
+            if start >= 0 and data[start:end] == info.literal:
                 found.append(_Hit("number", info.layer, start, end))
         elif info.kind == "direct":
             span = _confirm(data, info.regex, end, info.max_len)
@@ -198,7 +198,6 @@ def _confirm(data: bytes, rx: re.Pattern[bytes] | None, end: int, max_len: int) 
 
 def _value_start(data: bytes, span: tuple[int, int], end: int, field: str, card: Card) -> int:
     """Where the value (not its key) begins in a `key: value` match ending at `end`."""
-    from audit.match_context import context_patterns
     rx = context_patterns(card).cvc if field == "cvc" else context_patterns(card).expiry
     if rx is not None:
         for s in range(end - 1, span[0] - 1, -1):
@@ -206,11 +205,6 @@ def _value_start(data: bytes, span: tuple[int, int], end: int, field: str, card:
             if m and m.end() == end:
                 return s
     return span[0]
-
-
-def _digest_text(pats: CardPatterns, pid: int) -> bytes:
-    # The literal was stored hex-escaped for the scanner; undo that to compare exactly.
-    return bytes.fromhex(pats.exprs[pid].replace(b"\\x", b"").decode())
 
 
 # -- numbers split over several payloads ---------------------------------------------------------

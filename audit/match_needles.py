@@ -57,6 +57,7 @@ class PatternInfo:
     length: int = 0    # literal length (digest, literal triggers); 0 for regexes
     regex: re.Pattern[bytes] | None = None  # direct hits: confirms and locates the span
     max_len: int = 0   # direct hits: longest possible span, to bound the confirming search
+    literal: bytes = b""  # digests: the exact text, compared once more before reporting
 
 
 def number_groups(number: str) -> list[str]:
@@ -192,7 +193,8 @@ class CardPatterns:
                 digests.setdefault(std, "base64+" + algo)
                 digests.setdefault(std.translate(_URLSAFE), "base64url+" + algo)
         for needle, label in sorted(digests.items()):
-            self._add(_lit(needle), PatternInfo("digest", "number", label, length=len(needle)))
+            self._add(_lit(needle), PatternInfo("digest", "number", label, length=len(needle),
+                                                literal=needle))
 
         # CVC / expiry as the value of a card-ish key, in JSON, form or query syntax.
         cvc = re.escape(self.card.cvc.strip()).encode()

@@ -252,3 +252,64 @@ def test_find_split_number(chunks: list[bytes | str], expected: list[tuple[int, 
 def test_split_number_needs_distinct_groups() -> None:
     card = Card(number="4242424242424242")
     assert find_split_number([b"4242", b"4242", b"4242", b"4242"], card) == []
+
+
+@pytest.mark.parametrize("form", [N, SPACED, b"4000-0566-5566-5556"], ids=["digits", "spaced", "dashed"])
+@pytest.mark.parametrize("urlsafe", [False, True], ids=["std", "url"])
+def test_base64_every_alignment(form: bytes, urlsafe: bool) -> None:
+    """The number inside a larger blob, after 0..5 prefix bytes and before 0..3 suffix bytes."""
+    enc = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    for before in range(6):
+        for after in range(4):
+            raw = b"\xfb\xff\xfe"[:before % 3] + b"<" * (before - before % 3) + form + b"\xff" * after
+            for data in (enc(raw), enc(raw).rstrip(b"="), b'{"d":"' + enc(raw) + b'"}'):
+                labels = encodings(find_card(data, CARD))
+                assert labels & {"base64", "base64url"}, (before, after, data)
+
+
+def test_nested_offsets_point_into_outer_blob() -> None:
+    inner = b64(b64(b"ab" + N + b"cd"))
+    data = b'{"x":1,"payload":"' + inner + b'"}'
+    (m,) = [m for m in find_card(data, CARD) if m.field == "number"]
+    start = data.index(inner)
+    assert m.encoding == "base64+base64"
+    assert start <= m.offset and m.offset + m.length <= start + len(inner)
+
+
+def test_python_scanner_agrees_with_hyperscan() -> None:
+    """Without hyperscan the matcher falls back to Python regexes; both must see the same hits."""
+    from audit.match_needles import CardPatterns, hyperscan
+
+    if hyperscan is None:
+        pytest.skip("hyperscan not installed: the fallback is the only scanner")
+    pats = CardPatterns(CARD)
+    samples = [data for _, data, _ in NUMBER_FOUND if data is not None and data.isascii()]
+    for data in samples:
+        assert set(pats.scan([data])) >= set(pats._scan_python([data])), data
+
+
+def test_batch_from_threads() -> None:
+    """The scanner's scratch space is per thread: parallel callers get correct, separate results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = [b"n=" + N, b"nothing", b64(b"x" + N)] * 50
+    expected = find_card_batch(items, CARD)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: find_card_batch(items, CARD), range(8)))
+    assert all(r == expected for r in results)
+
+
+@pytest.mark.parametrize("key", ["cvc", "CVV", "cvv2", "csc", "cvn", "security_code", "securityCode",
+                                 "security-code", "card[cvc]", "card%5Bcvc%5D", "cardCvc", "card_cvv",
+                                 "payment.cvc", "cc-csc"])
+@pytest.mark.parametrize("syntax", ['{{"{k}":"123"}}', '{{"{k}": 123}}', "a=1&{k}=123",
+                                    "https://x.example/p?{k}=123&z=1"])
+def test_cvc_under_card_key(key: str, syntax: str) -> None:
+    data = syntax.format(k=key).encode()
+    assert encodings(find_card(data, CARD), "cvc"), data
+
+
+@pytest.mark.parametrize("data", [b'{"cvc":"1234"}', b'{"cvc":"0123"}', b'{"cvc_check":"123"}',
+                                  b'{"price":"123"}', b"cvc=12", b'{"order_id":123,"cvcx":1}'])
+def test_cvc_key_precision(data: bytes) -> None:
+    assert encodings(find_card(data, CARD), "cvc") == set()
