@@ -102,18 +102,21 @@ def errors(result: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def verdict(result: dict[str, Any]) -> str:
-    """The recorded verdict; when absent or unknown, the SPEC's rule applied to what is recorded.
+    """The worse of the recorded verdict and the SPEC's rule applied to what is recorded.
 
-    Fail closed: a result that says nothing about its flow is not a pass.
+    Fail closed: a result that says nothing about its flow is not a pass, and a recorded "pass"
+    next to a critical finding or a recorded error is not shown as one.
     """
-    recorded = text(result.get("verdict")).lower()
-    if recorded in VERDICTS:
-        return recorded
     if any(severity_rank(f.get("severity")) <= 1 for f in dicts(result.get("findings"))):
-        return "fail"
-    if not as_dict(result.get("flow")).get("completed") or errors(result):
-        return "inconclusive"
-    return "pass"
+        derived = "fail"
+    elif not as_dict(result.get("flow")).get("completed") or errors(result):
+        derived = "inconclusive"
+    else:
+        derived = "pass"
+    recorded = text(result.get("verdict")).lower()
+    if recorded not in VERDICTS:
+        return derived
+    return min(recorded, derived, key=verdict_rank)
 
 
 def verdict_rank(value: str) -> int:
