@@ -229,7 +229,7 @@ def find_split_number(chunks: Sequence[bytes | str], card: Card) -> list[tuple[i
     for i, chunk in enumerate(chunks):
         data = _as_bytes(chunk)
         pos = 0
-        while picked is not None:
+        while True:  # one chunk may carry several groups in a row
             m = rxs[len(picked)].search(data, pos)
             if m is None:
                 break
