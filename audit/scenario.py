@@ -24,7 +24,7 @@ from audit.evidence import Card
 from audit.profiles import ProcessorProfile, load_profile
 from audit.profiles.fields import (CARD_FIELDS, STRICT, CardNumber, Cvc, Expiry, FrameSelector,
                                    HostPattern, HttpUrl, NonEmptyStr, Text)
-from audit.yamlsrc import PathKey, YamlDoc, load_yaml, sort_problems, validate
+from audit.yamlsrc import PathKey, YamlDoc, load_yaml, validate
 
 # -- card placeholders -----------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Every problem a user sees reads `FILE:LINE: path.to.field: what is wrong`. To get LINE, the file is
 composed into a node tree with PyYAML's SafeLoader (safe tags only), every key path is mapped to the
 1-based line of its key (or, for a list item, of the item), and pydantic's error locations are then
-looked up in that map. Duplicate keys, which plain `yaml.safe_load` silently resolves to the last
+looked up in that map. A missing field is reported at the key that holds the mapping lacking it
+(the list item for a step, the first line of the document for a top-level field). Duplicate keys, which plain `yaml.safe_load` silently resolves to the last
 one, are problems here: a policy written twice is a policy misread once.
 """
 
