@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from audit.output import render_index, render_report
-from test_output_support import SAMPLES, deep_copy, load, png, write_screenshots
+from test_output_support import SAMPLES, deep_copy, load, write_screenshots
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--disable-background-networking", "--disable-component-update", "--no-first-run"]

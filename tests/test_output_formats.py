@@ -142,6 +142,9 @@ def test_har_websocket_messages_and_redaction(tmp_path: Path) -> None:
     assert ws["request"]["url"] == "wss://ws.stats.example.net/s"
     assert [(m["type"], m["opcode"]) for m in ws["_webSocketMessages"]] == [("send", 1), ("receive", 1)]
     assert ws["_webSocketMessages"][0]["data"] == "k=" + "4000056655665556".encode().hex()
+    popup = deep_copy(load("fail"))
+    popup["websockets"][0]["page"] = 1
+    assert {p["id"] for p in _har(popup, tmp_path)["pages"]} == {"page_0", "page_1"}
     text = json.dumps(_har(load("pass"), tmp_path))
     assert "session=abc123" not in text and "Bearer pk_test_canary" not in text
 

@@ -30,7 +30,8 @@ def har(result: dict[str, Any]) -> dict[str, Any]:
     start = _start_time(result.get("started_at"))
     tool = view.as_dict(result.get("tool"))
     browser = view.text(result.get("browser"))
-    pages_seen = sorted({int(view.number(r.get("page"))) for r in view.dicts(result.get("requests"))} | {0})
+    records = view.dicts(result.get("requests")) + view.dicts(result.get("websockets"))
+    pages_seen = sorted({int(view.number(r.get("page"))) for r in records} | {0})
     scenario = view.as_dict(result.get("scenario"))
     pages = [{"startedDateTime": _iso(start), "id": f"page_{p}",
               "title": view.text(result.get("start_url")) if p == 0 else f"popup {p}",
