@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import json
 import re
 import ssl
@@ -17,6 +18,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from audit.demo import CARD_DATA_HOSTS, DEMO_HOSTNAMES, DemoWorld, ReceivedRequest
+from audit.demo.cards import brand_label, card_brand, expiry_parts, luhn_ok
+from audit.demo.tls import san_names
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium")
@@ -57,6 +60,98 @@ def hosts_with(world: DemoWorld, number: str) -> set[str]:
 def test_carries_finds_number_in_any_encoding(request_text: str, number: str, expected: bool) -> None:
     request = ReceivedRequest("h.example", "POST", "/", {}, request_text.encode())
     assert carries(request, number) is expected
+
+
+# -- pure card arithmetic of the emulated processors -----------------------------------------
+@pytest.mark.parametrize(("number", "luhn", "brand"), [
+    ("4242 4242 4242 4242", True, "visa"),            # https://stripe.com/testing
+    ("4000056655665556", True, "visa"),
+    ("5555555555554444", True, "mastercard"),
+    ("2223000048400011", True, "mastercard"),          # 2-series, PayPal sandbox
+    ("378282246310005", True, "amex"),
+    ("6011111111111117", True, "discover"),
+    ("4242424242424241", False, "visa"),
+    ("1234", False, "unknown"),
+])
+def test_luhn_and_brand(number: str, luhn: bool, brand: str) -> None:
+    assert luhn_ok(number) is luhn
+    assert card_brand(number) == brand
+
+
+@pytest.mark.parametrize(("raw", "label"), [("visa", "Visa"), ("VISA", "Visa"), ("MASTERCARD", "Mastercard"),
+                                            ("AMERICAN_EXPRESS", "American Express"), ("amex", "American Express")])
+def test_brand_label(raw: str, label: str) -> None:
+    assert brand_label(raw) == label
+
+
+@pytest.mark.parametrize(("raw", "parts"), [("12 / 34", (12, 2034)), ("12/2034", (12, 2034)),
+                                            ("1234", (12, 2034)), ("13/34", None), ("1", None)])
+def test_expiry_parts(raw: str, parts: tuple[int, int] | None) -> None:
+    assert expiry_parts(raw) == parts
+
+
+def test_certificate_names_cover_every_host_and_stripe_subdomains() -> None:
+    names = san_names(DEMO_HOSTNAMES)
+    assert set(DEMO_HOSTNAMES) <= set(names)
+    assert {"*.stripe.com", "*.js.stripe.com", "*.paypal.com", "*.squarecdn.com"} <= set(names)
+
+
+# -- the emulated APIs, called directly ----------------------------------------------------
+def call(world: DemoWorld, host: str, method: str, path: str, body: bytes = b"",
+         content_type: str = "application/json") -> tuple[int, dict]:
+    context = ssl.create_default_context(cadata=world.ca_pem.decode())
+    context.check_hostname = False  # connecting to 127.0.0.1; the leaf is checked against the CA
+    connection = http.client.HTTPSConnection("127.0.0.1", world.port, context=context, timeout=5)
+    connection.request(method, path, body, {"Host": host, "Content-Type": content_type})
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    return response.status, json.loads(payload or b"{}")
+
+
+STRIPE_KEY = "key=pk_test_demo&card[exp_month]=12&card[exp_year]=34&card[cvc]=123&card[number]="
+
+
+@pytest.mark.parametrize(("host", "path", "body", "form", "status", "check"), [
+    ("api.stripe.com", "/v1/payment_methods", STRIPE_KEY + "4242424242424242", True, 200,
+     lambda j: j["id"].startswith("pm_") and j["card"]["brand"] == "visa" and j["card"]["last4"] == "4242"),
+    ("api.stripe.com", "/v1/payment_methods", STRIPE_KEY + "4242424242424241", True, 402,
+     lambda j: j["error"]["code"] == "incorrect_number"),
+    ("api.stripe.com", "/v1/payment_methods", "card[number]=4242424242424242", True, 401,
+     lambda j: j["error"]["type"] == "invalid_request_error"),
+    ("api.stripe.com", "/v1/tokens", STRIPE_KEY + "5555555555554444", True, 200,
+     lambda j: j["id"].startswith("tok_") and j["card"]["brand"] == "Mastercard"),
+    ("pci-connect.squareup.com", "/v2/card-nonce", json.dumps({"client_id": "sq0idp-x", "card_data": {
+        "number": "4111111111111111", "exp_month": 12, "exp_year": 2034, "cvv": "111"}}), False, 200,
+     lambda j: j["token"].startswith("cnon:") and j["details"]["card"] == {
+         "brand": "VISA", "last4": "1111", "expMonth": 12, "expYear": 2034, "cardType": "CREDIT"}),
+    ("pci-connect.squareup.com", "/v2/card-nonce", json.dumps({"client_id": "sq0idp-x", "card_data": {
+        "number": "4111111111111112", "exp_month": 12, "exp_year": 2034, "cvv": "111"}}), False, 400,
+     lambda j: j["errors"][0]["field"] == "cardNumber"),
+    ("www.paypal.com", "/v2/checkout/orders/NOSUCHORDER/confirm-payment-source", "{}", False, 404,
+     lambda j: j["name"] == "RESOURCE_NOT_FOUND"),
+])
+def test_emulated_apis(world: DemoWorld, host: str, path: str, body: str, form: bool, status: int,
+                       check: object) -> None:
+    got, payload = call(world, host, "POST", path, body.encode(),
+                        "application/x-www-form-urlencoded" if form else "application/json")
+    assert got == status
+    assert check(payload)  # type: ignore[operator]
+
+
+def test_merchant_receives_only_brand_and_last4(world: DemoWorld) -> None:
+    """The pay endpoint redeems a processor token; the receipt shows brand and last four only."""
+    _, token = call(world, "api.stripe.com", "POST", "/v1/tokens", (STRIPE_KEY + "4000056655665556").encode(),
+                    "application/x-www-form-urlencoded")
+    status, paid = call(world, "invoices.example.test", "POST", "/invoice/1003/pay",
+                        json.dumps({"processor": "stripe", "token": token["id"]}).encode())
+    assert status == 200 and paid["ok"] and paid["redirect"].startswith("/invoice/1003/receipt?payment=pay_")
+    status, declined = call(world, "invoices.example.test", "POST", "/invoice/1003/pay",
+                            json.dumps({"processor": "stripe", "token": call(
+                                world, "api.stripe.com", "POST", "/v1/tokens",
+                                (STRIPE_KEY + "4000000000000002").encode(),
+                                "application/x-www-form-urlencoded")[1]["id"]}).encode())
+    assert status == 402 and declined == {"ok": False, "error": "Your card was declined."}
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -126,6 +221,28 @@ def test_chromium_reaches_nothing_outside_the_world(payer: Page) -> None:
         payer.goto("https://example.com/")
 
 
+@pytest.mark.parametrize(("invoice", "processor_frames"), [
+    ("1001", True), ("1002", False), ("1003", False), ("2001", True), ("2002", False),
+    ("3001", True), ("3002", True), ("3003", True)])
+def test_invoice_page_is_self_contained(payer: Page, world: DemoWorld, invoice: str,
+                                        processor_frames: bool) -> None:
+    """Every resource of every payment page is served by the world, and the page's own CSP lets
+    all of it load: no failed request, no error status, no console error (CSP violations are)."""
+    failed: list[str] = []
+    payer.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+    payer.on("response", lambda r: failed.append(f"{r.url} {r.status}") if r.status >= 400 else None)
+    payer.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+    payer.on("pageerror", lambda e: failed.append(str(e)))
+    open_invoice(payer, world, invoice)
+    payer.wait_for_load_state("networkidle")
+    # Card entry is in the processor's frames, or (leaky variants) on the merchant page itself.
+    assert (len(payer.frames) > 1) is processor_frames
+    if not processor_frames:
+        expect(payer.locator("input[autocomplete=cc-number]")).to_be_visible()
+    assert failed == []
+    assert {r.host for r in world.received} <= set(DEMO_HOSTNAMES)
+
+
 # -- clean payments: the number goes to the processor's card-data host only ---------------------
 def test_1001_stripe_elements(payer: Page, world: DemoWorld) -> None:
     number = "4000056655665556"
@@ -141,7 +258,7 @@ def test_1001_stripe_elements(payer: Page, world: DemoWorld) -> None:
     payer.get_by_role("button", name="Pay now").click()
     expect_receipt(payer, "Visa •••• 5556")
     settle(world)
-    assert hosts_with(world, number) == {"api.stripe.com"}
+    assert hosts_with(world, number) == set(CARD_DATA_HOSTS["stripe"])
     posted = [r for r in world.received if r.host == "api.stripe.com" and r.path == "/v1/payment_methods"]
     assert len(posted) == 1 and "card[number]=4000056655665556" in unquote(posted[0].body.decode())
     assert any(r.host == "api.stripe.com" and r.path.endswith("/confirm") for r in world.received)
@@ -166,7 +283,7 @@ def test_2001_square_card(payer: Page, world: DemoWorld) -> None:
     payer.get_by_role("button", name="Pay now").click()
     expect_receipt(payer, "Visa •••• 1111")
     settle(world)
-    assert hosts_with(world, number) == {"pci-connect.squareup.com"}
+    assert hosts_with(world, number) == set(CARD_DATA_HOSTS["square"])
     nonce = [r for r in world.received if r.host == "pci-connect.squareup.com" and r.method == "POST"]
     assert json.loads(nonce[0].body)["card_data"]["number"] == number
 
@@ -187,7 +304,7 @@ def test_3001_paypal_buttons_popup(payer: Page, world: DemoWorld) -> None:
     popup.wait_for_event("close")
     expect_receipt(payer, "Visa •••• 0004")
     settle(world)
-    assert hosts_with(world, number) == {"www.paypal.com"}
+    assert hosts_with(world, number) == set(CARD_DATA_HOSTS["paypal"])
     confirm = [r for r in world.received if r.path.endswith("/confirm-payment-source")]
     assert len(confirm) == 1 and confirm[0].host == "www.paypal.com"
 

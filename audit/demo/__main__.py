@@ -13,8 +13,9 @@ from audit.demo.server import DemoWorld
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m audit.demo",
                                      description="Serve the card-audit demo world on 127.0.0.1.")
-    parser.parse_args(argv)
-    with DemoWorld() as world:
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    args = parser.parse_args(argv)
+    with DemoWorld(port=args.port) as world:
         print(f"Demo world on 127.0.0.1:{world.port}", file=sys.stderr)
         for host, address in world.host_map().items():
             print(f"  {host:28} -> {address}")

@@ -53,7 +53,7 @@ def card_brand(number: str) -> str:
 def brand_label(brand: str) -> str:
     """'visa', 'VISA' or 'Visa' -> 'Visa', for receipts."""
     key = brand.lower().replace(" ", "")
-    key = {"americanexpress": "amex", "master_card": "mastercard"}.get(key, key)
+    key = {"americanexpress": "amex", "american_express": "amex", "master_card": "mastercard"}.get(key, key)
     return BRAND_NAMES.get(key, brand.title())
 
 

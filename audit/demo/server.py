@@ -82,8 +82,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, context: ssl.SSLContext, record: Callable[[ReceivedRequest], None]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, port: int, context: ssl.SSLContext,
+                 record: Callable[[ReceivedRequest], None]) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         # The TLS handshake is deferred to the request thread, so one stalled client cannot
         # hold up `accept` for everyone else.
         self.socket = context.wrap_socket(self.socket, server_side=True,
@@ -108,9 +109,10 @@ class _Server(ThreadingHTTPServer):
 class DemoWorld:
     """Start with `with DemoWorld() as world:` or world.start()/world.stop()."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """`port` 0 picks a free port; a fixed one lets a browser profile outlive restarts."""
         self.hostnames: tuple[str, ...] = DEMO_HOSTNAMES
-        self.port: int = 0
+        self.port: int = port
         self._tls: TlsMaterial | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -122,7 +124,7 @@ class DemoWorld:
         if self._server is not None:
             return self
         self._tls = make_tls(self.hostnames)
-        self._server = _Server(self._tls.server_context(), self._record)
+        self._server = _Server(self.port, self._tls.server_context(), self._record)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="demo-world",
                                         kwargs={"poll_interval": 0.1}, daemon=True)
