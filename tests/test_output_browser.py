@@ -123,6 +123,7 @@ def _targeted() -> dict[str, Any]:
     r["scripts"][0]["url"] = p[2]
     r["api_calls"][0].update(kind=p[11], url=p[3], data=p[0] + p[13])
     r["errors"] = [{"stage": p[0], "message": p[1]}]
+    r["storage"][0].update(origin=p[3], key=p[5], value=p[1])
     r["policy"]["profile_sources"][0]["url"] = p[3]
     r["baseline"]["scripts"][0]["justification"] = p[12]
     r["screenshots"] = [f"screenshots/{p[1]}.png", f"screenshots/{p[0].replace('/', '_')}.png"]

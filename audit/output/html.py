@@ -107,6 +107,7 @@ def report_context(result: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         "groups": sections.host_groups(result),
         "websockets": sections.websockets(result),
         "api_calls": sections.api_calls(result),
+        "storage": sections.storage(result),
         "console": sections.console(result),
         "blocked_explanation": sections.BLOCKED_EXPLANATION,
         "chromium_errors_source": sections.CHROMIUM_ERRORS_SOURCE,

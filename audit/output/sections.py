@@ -153,6 +153,11 @@ def api_calls(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def storage(result: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"origin": view.text(e.get("origin")), "kind": view.text(e.get("kind")), "key": view.text(e.get("key")),
+             "value": view.text(e.get("value"))[:BODY_PREVIEW_BYTES]} for e in view.dicts(result.get("storage"))]
+
+
 def console(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"type": view.text(c.get("type"), "log"), "text": view.text(c.get("text")), "url": view.text(c.get("url")),
              "frame_url": view.text(c.get("frame_url")), "source": view.text(c.get("source")),
