@@ -97,8 +97,11 @@ def find_sightings(evidence: Evidence) -> list[Sighting]:
     for url, frame_url in csp_blocked_urls(evidence):
         out += _scan(url.encode(), card, channel="http", host=host_of(url), url=url, location="url",
                      frame_url=frame_url, blocked=True, blocked_by="csp")
+    on_the_wire = {r.url for r in evidence.requests} | {w.url for w in evidence.websockets}
     for call in evidence.api_calls:
         url = call.url if call.url and "://" in call.url else None
+        if url in on_the_wire and not call.kind.startswith("rtc"):
+            continue  # the request itself was recorded, with its body: that sighting stands
         host = host_of(url) if url else ""
         blocked = url in csp if url else False
         common = dict(channel=API_CHANNEL.get(call.kind, "http"), host=host, url=url or call.url,

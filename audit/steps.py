@@ -124,13 +124,14 @@ class StepRunner:
                     raise StepFailed(f"no {field} field found in any frame within {timeout} ms "
                                      f"(looked for {', '.join(selectors[field])})")
                 continue
-            frame, handle = found
-            handle.click(timeout=timeout)
-            handle.press_sequentially(values[field], delay=KEY_DELAY_MS, timeout=timeout)
+            frame, selector = found
+            field_input = frame.locator(selector).first
+            field_input.click(timeout=timeout)
+            field_input.press_sequentially(values[field], delay=KEY_DELAY_MS, timeout=timeout)
             self.note_typed(frame, field)
 
-    def _find_field(self, selectors: list[str], deadline: float) -> tuple[Any, Any] | None:
-        """First visible element matching a selector, looking in processor card frames first,
+    def _find_field(self, selectors: list[str], deadline: float) -> tuple[Any, str] | None:
+        """Frame and selector of the first visible, editable element matching a selector, looking in processor card frames first,
         in the newest open page (a payment popup) first."""
         card_hosts = list(getattr(self.profile, "card_frame_hosts", []) or [])
         while True:
@@ -142,7 +143,7 @@ class StepRunner:
                         try:
                             handle = frame.query_selector(selector)
                             if handle is not None and handle.is_visible() and handle.is_editable():
-                                return frame, handle
+                                return frame, selector
                         except Exception:  # frame detached or navigating: look again
                             continue
             if time.monotonic() >= deadline:

@@ -23,7 +23,7 @@ CARD_INPUTS_JS = r"""
     else if (/\bcc-csc\b/.test(ac) || /\bcvc|\bcvv|\bcsc\b|cvn|security.?code|card.?code/.test(label)) found.add('cvc');
     else if (/\bcc-exp/.test(ac) || /expir|exp.?date|card.?exp|mm ?\/ ?yy/.test(label)) found.add('expiry');
   }
-  return [...found].sort();
+  return {url: location.href, inputs: [...found].sort()};
 }
 """
 
@@ -43,12 +43,17 @@ class FrameRecorder(Recorder):
 
     def note_typed(self, frame: Any, field: str) -> None:
         """The runner typed a canary field into this frame."""
-        record = self._see(frame, self.session.page_index(frame.page))
-        record["typed"].add(field)
-        self._inspect(frame, record["page"])
+        page = self.session.page_index(frame.page)
+        try:
+            url = frame.evaluate("() => location.href")
+        except Exception:
+            url = None
+        self._see(frame, page, url)["typed"].add(field)
+        self._inspect(frame, page)
 
-    def _see(self, frame: Any, page: int) -> dict[str, Any]:
-        key = (id(frame), frame.url)
+    def _see(self, frame: Any, page: int, url: str | None = None) -> dict[str, Any]:
+        url = url or frame.url
+        key = (id(frame), url)
         if key not in self._frames:
             self._keep.append(frame)
             parent = frame.parent_frame
@@ -57,18 +62,19 @@ class FrameRecorder(Recorder):
                 parent_key = (id(parent), parent.url)
                 if parent_key not in self._frames:
                     self._see(parent, page)
-            self._frames[key] = {"url": frame.url, "host": host_of(frame.url), "page": page,
+            self._frames[key] = {"url": url, "host": host_of(url), "page": page,
                                  "name": frame.name or "", "parent_key": parent_key,
                                  "card_inputs": set(), "typed": set()}
         return self._frames[key]
 
     def _inspect(self, frame: Any, page: int) -> None:
-        record = self._see(frame, page)
         try:
-            inputs = frame.evaluate(CARD_INPUTS_JS)
+            found = frame.evaluate(CARD_INPUTS_JS)
         except Exception:  # detached or navigating: what was seen before stays recorded
             return
-        record["card_inputs"].update(inputs)
+        # Key by the document's own location: Playwright may not yet know a fresh iframe's URL.
+        record = self._see(frame, page, found["url"])
+        record["card_inputs"].update(found["inputs"])
 
     def snapshot(self, pages: list[Any]) -> None:
         for page in pages:

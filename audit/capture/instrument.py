@@ -41,7 +41,10 @@ INIT_JS = r"""
       return JSON.stringify(v).slice(0, LIMIT);
     } catch (e) { return String(v).slice(0, LIMIT); }
   };
-  const send = (kind, url, data) => { try { rec(kind, url == null ? null : String(url), text(data)); } catch (e) {} };
+  const absolute = (url) => { try { return new URL(String(url), location.href).href; } catch (e) { return String(url); } };
+  const send = (kind, url, data) => {
+    try { rec(kind, url == null ? null : (kind.startsWith('rtc') ? String(url) : absolute(url)), text(data)); } catch (e) {}
+  };
   const wrap = (obj, name, make) => {
     try { const orig = obj[name]; if (typeof orig !== 'function') return;
       const w = make(orig); Object.defineProperty(w, 'name', {value: orig.name});
