@@ -29,15 +29,18 @@ CVC, EXPIRY, POSTAL = "123", "1234", "94107"
 
 # -- finding the card number in what the server received ---------------------------------------
 def _decoded_views(text: str) -> list[str]:
-    """The text, URL-decoded, plus every base64 or hex token in it decoded: where a number hides."""
+    """The text, URL-decoded, plus every base64 or hex token in those decoded: where a number hides."""
     views = [text, unquote(text), unquote_plus(text)]
-    for token in re.findall(r"[A-Za-z0-9+/_-]{16,}={0,2}", text):
-        try:
-            views.append(base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_" if "-" in token or "_" in token else None).decode("utf-8", "replace"))
-        except (binascii.Error, ValueError):
-            pass
-    for token in re.findall(r"(?:[0-9a-fA-F]{2}){8,}", text):
-        views.append(bytes.fromhex(token).decode("utf-8", "replace"))
+    for view in list(views):
+        for token in re.findall(r"[A-Za-z0-9+/_-]{16,}={0,2}", view):
+            alphabet = b"-_" if re.search(r"[-_]", token) else None
+            try:
+                views.append(base64.b64decode(token + "=" * (-len(token) % 4), altchars=alphabet)
+                             .decode("utf-8", "replace"))
+            except (binascii.Error, ValueError):
+                pass
+        for token in re.findall(r"(?:[0-9a-fA-F]{2}){8,}", view):
+            views.append(bytes.fromhex(token).decode("utf-8", "replace"))
     return views
 
 
@@ -55,6 +58,7 @@ def hosts_with(world: DemoWorld, number: str) -> set[str]:
     ('{"forms":"' + base64.b64encode(b'{"cardnumber":"4242 4242 4242 4242"}').decode() + '"}',
      "4242424242424242", True),
     ("d=" + b'{"n":"4242424242424242"}'.hex(), "4242424242424242", True),
+    ("events=%5B%7B%22n%22%3A%22NDI0MjQyNDI0MjQyNDI0Mg%3D%3D%22%7D%5D", "4242424242424242", True),
     ("last4=4242&brand=visa", "4242424242424242", False),
 ])
 def test_carries_finds_number_in_any_encoding(request_text: str, number: str, expected: bool) -> None:
