@@ -61,7 +61,10 @@ class NetworkRecorder(Recorder):
         except Exception:  # requests of dedicated workers have no frame
             return 0, None, "worker"
         page = self.session.page_index(frame.page)
-        return page, frame.url, frame_source(frame, page)
+        url = frame.url
+        if not url and frame.parent_frame is not None:  # a new iframe's first load: its parent asked
+            url = frame.parent_frame.url
+        return page, url, frame_source(frame, page)
 
     def _response(self, response: Any) -> None:
         self.session.touch()

@@ -1,0 +1,44 @@
+"""Shared test helpers: run the CLI as a user would, in a subprocess, and read what it wrote."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class CliRun:
+    code: int
+    stdout: str
+    stderr: str
+    out: Path
+
+    @property
+    def result(self) -> dict[str, Any]:
+        return json.loads((self.out / "result.json").read_text())
+
+
+def run_cli(*args: str | Path, out: Path | None = None, cwd: Path = ROOT, timeout: float = 240) -> CliRun:
+    cmd = [sys.executable, "-m", "audit", *map(str, args)]
+    if out is not None and args and args[0] in ("run", "demo", "check", "report"):
+        cmd += ["--out", str(out)]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return CliRun(proc.returncode, proc.stdout, proc.stderr, out or cwd)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+def write_scenario(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
