@@ -285,8 +285,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     from .baseline import approve
     result = _load_result(args.result)
-    approve(result, args.output)
-    _err(f"baseline written: {args.output} (fill in each script's justification)")
+    count = approve(result, args.output)
+    _err(f"baseline written: {args.output}: {count} script(s) of {result.get('start_url', '')} "
+         "(fill in each script's justification and owner)")
     return 0
 
 
