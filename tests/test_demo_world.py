@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, unquote_plus
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from audit.demo import CARD_DATA_HOSTS, DEMO_HOSTNAMES, DemoWorld, ReceivedRequest
 from audit.demo.cards import brand_label, card_brand, expiry_parts, luhn_ok
@@ -166,14 +166,18 @@ def world() -> Iterator[DemoWorld]:
 
 
 @pytest.fixture(scope="module")
-def chromium(playwright: Playwright, world: DemoWorld) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-        f"--host-resolver-rules={world.resolver_rules()}",
-        f"--ignore-certificate-errors-spki-list={world.spki_sha256}",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-    ])
-    yield browser
-    browser.close()
+def chromium(world: DemoWorld) -> Iterator[Browser]:
+    # A module-scoped Playwright, stopped when this module ends: a session-wide one (as
+    # pytest-playwright's `playwright` fixture) would keep an event loop running that makes every
+    # later sync_playwright() in the session fail.
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            f"--host-resolver-rules={world.resolver_rules()}",
+            f"--ignore-certificate-errors-spki-list={world.spki_sha256}",
+            "--disable-background-networking", "--disable-component-update", "--no-first-run",
+        ])
+        yield browser
+        browser.close()
 
 
 @pytest.fixture
