@@ -22,7 +22,7 @@ CSP_LINE = re.compile(
     re.S)
 API_CHANNEL = {"fetch": "http", "xhr": "http", "beacon": "beacon", "websocket": "websocket",
                "eventsource": "eventsource", "rtc-ice": "webrtc", "rtc-label": "webrtc",
-               "rtc-send": "webrtc", "rtc-sdp": "webrtc"}
+               "rtc-send": "webrtc", "rtc-sdp": "webrtc", "dns-hint": "dns"}
 EXCERPT = 48
 
 
@@ -115,6 +115,11 @@ def find_sightings(evidence: Evidence) -> list[Sighting]:
         out += _scan(data, card, location="data", **common)
         if call.kind.startswith("rtc") and call.url:
             out += _scan(call.url.encode(), card, location="url", **common)
+        if call.kind == "dns-hint" and host:
+            out += _scan(host.encode(), card, location="host", **common)
+    for name in evidence.dns:
+        out += _scan(name.host.encode(), card, channel="dns", host=name.host, url=None,
+                     location="host (preconnect)" if name.preconnect else "host", frame_url=name.frame_url)
     for item in evidence.storage:
         origin_host = host_of(item.origin) or item.origin.lstrip(".").lower()
         out += _scan(f"{item.key}={item.value}".encode(), card, channel="storage", host=origin_host,

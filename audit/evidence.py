@@ -137,6 +137,16 @@ class ApiCallRecord:
 
 
 @dataclass(frozen=True)
+class DnsRecord:
+    """A host name the browser resolved or connected to (NetLog), or was hinted to (resource hints)."""
+
+    host: str
+    source: str = "netlog"        # netlog | hint
+    preconnect: bool = False
+    frame_url: str | None = None
+
+
+@dataclass(frozen=True)
 class StepRecord:
     action: str
     target: str
@@ -171,6 +181,7 @@ class Evidence:
     scripts: tuple[ScriptRecord, ...] = ()
     storage: tuple[StorageRecord, ...] = ()
     api_calls: tuple[ApiCallRecord, ...] = ()
+    dns: tuple[DnsRecord, ...] = ()
     page_headers: dict[str, str] = field(default_factory=dict)  # response headers of the start page
     screenshots: tuple[str, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
@@ -193,7 +204,7 @@ def _build(cls: type, data: Any) -> Any:
     nested = {
         "card": Card, "steps": StepRecord, "requests": RequestRecord, "websockets": WebSocketRecord,
         "console": ConsoleRecord, "frames": FrameRecord, "scripts": ScriptRecord,
-        "storage": StorageRecord, "errors": ErrorRecord, "api_calls": ApiCallRecord,
+        "storage": StorageRecord, "errors": ErrorRecord, "api_calls": ApiCallRecord, "dns": DnsRecord,
     }
     for name, value in data.items():
         if name not in hints:

@@ -180,6 +180,8 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
                        "frame_url": a.frame_url, "page": a.page, "time": a.time} for a in evidence.api_calls],
         "webrtc": [{"kind": a.kind, "url": a.url, "data": _mask_text(a.data, canary), "frame_url": a.frame_url}
                    for a in evidence.api_calls if a.kind.startswith("rtc")],
+        "dns": [{"host": d.host, "source": d.source, "preconnect": d.preconnect, "frame_url": d.frame_url,
+                 "party": policy.party(d.host)} for d in evidence.dns],
         "page_headers": redact_headers(evidence.page_headers),
         "screenshots": list(evidence.screenshots),
         "policy": policy.to_dict(),
@@ -206,6 +208,7 @@ def evidence_from_result(result: dict[str, Any]) -> Evidence:
         "frames": [{k: v for k, v in f.items() if k != "allowed"} for f in result.get("frames", [])],
         "scripts": result.get("scripts", []), "storage": result.get("storage", []),
         "api_calls": result.get("api_calls", []), "page_headers": result.get("page_headers", {}),
+        "dns": [{k: v for k, v in d.items() if k != "party"} for d in result.get("dns", [])],
         "screenshots": result.get("screenshots", []),
         "errors": [e for e in result.get("errors", []) if e.get("stage") != "analysis"],
         "adblock": result.get("adblock", False), "tool_version": result.get("tool", {}).get("version", ""),

@@ -7,6 +7,7 @@ import time
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any, Callable
 
 from . import __version__
@@ -42,8 +43,11 @@ class Run:
 
     # -- set-up ------------------------------------------------------------------------------
     def _launch(self, stack: ExitStack, playwright: Any, hosts: dict[str, str], spki: str | None,
-                offline: bool) -> Any:
+                offline: bool, netlog: Path | None) -> Any:
         args = [*QUIET_ARGS, *STEALTH_ARGS, *self.config.args]
+        if netlog is not None:
+            # Names the browser resolves and connects to: DNS exfiltration shows up here.
+            args += [f"--log-net-log={netlog}", "--net-log-capture-mode=Default"]
         if hosts or offline:
             args.append("--host-resolver-rules=" + host_resolver_rules(hosts, offline))
         if spki:
@@ -96,7 +100,8 @@ class Run:
                 hosts = {**world.host_map(), **hosts}
                 spki, offline = world.spki_sha256, True
             playwright = stack.enter_context(sync_playwright())
-            browser = self._launch(stack, playwright, hosts, spki, offline)
+            netlog = None if self.config.connect else Path(stack.enter_context(TemporaryDirectory())) / "netlog.json"
+            browser = self._launch(stack, playwright, hosts, spki, offline, netlog)
             browser_name = f"Chromium {browser.version}"
             context = self._new_context(browser)
             stack.callback(self._close_context, context)
@@ -104,7 +109,7 @@ class Run:
             if self.adblock:
                 from .blocking import attach_blocker
                 attach_blocker(context, self.scenario, profile)
-            self.recording = Recording(context, self.progress)
+            self.recording = Recording(context, self.progress, netlog)
             if self.config.trace != "off":
                 context.tracing.start(screenshots=True, snapshots=True)
             browser.on("disconnected", lambda _b: self.recording.session.error("browser", "the browser disconnected"))

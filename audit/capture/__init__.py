@@ -86,11 +86,12 @@ def all_recorders(session: Session, **options: Any) -> list[Recorder]:
     from .console import ConsoleRecorder
     from .frames import FrameRecorder
     from .instrument import InstrumentRecorder
+    from .netlog import NetLogRecorder
     from .network import NetworkRecorder
     from .scripts import ScriptRecorder
     from .storage import StorageRecorder
     from .websockets import WebSocketRecorder
 
-    return [NetworkRecorder(session, **options), WebSocketRecorder(session), ConsoleRecorder(session),
+    return [NetworkRecorder(session), WebSocketRecorder(session), ConsoleRecorder(session),
             FrameRecorder(session), ScriptRecorder(session), StorageRecorder(session),
-            InstrumentRecorder(session)]
+            InstrumentRecorder(session), NetLogRecorder(session, options.get("netlog_path"))]

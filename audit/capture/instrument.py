@@ -86,6 +86,16 @@ INIT_JS = r"""
       wrap(RTCDataChannel.prototype, 'send', (orig) => function (data) { send('rtc-send', this.label, data); return orig.apply(this, arguments); });
     }
   }
+  // Resource hints make the browser resolve or connect to a host with no request the page sees.
+  const HINTS = /^(dns-prefetch|preconnect|prefetch|preload|prerender|modulepreload)$/i;
+  const hint = (el) => { try {
+    if (el && el.tagName === 'LINK' && el.href && String(el.rel).split(/\s+/).some((r) => HINTS.test(r))) send('dns-hint', el.href, el.rel);
+  } catch (e) {} };
+  try {
+    new MutationObserver((records) => { for (const r of records) for (const n of r.addedNodes) {
+      hint(n); if (n.querySelectorAll) n.querySelectorAll('link').forEach(hint); } })
+      .observe(document, {childList: true, subtree: true});
+  } catch (e) {}
   if (window.EventSource) {
     const ES = window.EventSource;
     const W = function (url, opts) { send('eventsource', url, ''); return new ES(url, opts); };

@@ -21,7 +21,7 @@ def is_blocked_by_client(text: str | None) -> bool:
 class NetworkRecorder(Recorder):
     name = "network"
 
-    def __init__(self, session: Any, **_: Any) -> None:
+    def __init__(self, session: Any) -> None:
         super().__init__(session)
         self._work: dict[int, dict[str, Any]] = {}  # id(request) -> mutable record fields
         self._order: list[int] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from . import Session, all_recorders
@@ -13,9 +14,10 @@ SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never go
 
 
 class Recording:
-    def __init__(self, context: Any, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(self, context: Any, progress: Callable[[str], None] | None = None,
+                 netlog_path: Path | None = None) -> None:
         self.session = Session()
-        self.recorders = all_recorders(self.session)
+        self.recorders = all_recorders(self.session, netlog_path=netlog_path)
         self.pages: list[Any] = []
         self.notes: list[str] = []
         self._progress = progress or (lambda _line: None)
