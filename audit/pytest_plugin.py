@@ -11,11 +11,16 @@
 page, popup, frame and worker) from the moment the fixture is requested. Settings come from the
 "card-audit" option group or from fixtures a conftest overrides (`card_audit_processor`,
 `card_audit_policy`), as pytest-playwright does with `browser_context_args`.
+
+The plugin is registered for every pytest session of an environment it is installed in (the
+`pytest11` entry point), so it costs nothing unless a test asks for `card_audit`: this module imports
+neither Playwright nor the capture layer, and no fixture here is autouse.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +28,7 @@ from typing import Any
 import pytest
 
 from . import __version__
-from .evidence import Card, Evidence
+from .evidence import Card, Evidence, StepRecord
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,7 +58,7 @@ class CardAudit:
     """A recording of one test's browser context, and its judgement."""
 
     def __init__(self, context: Any, profile: Any, policy_extra: dict[str, list[str]], out_dir: Path,
-                 name: str, settle_ms: int) -> None:
+                 name: str, source: str, settle_ms: int) -> None:
         from .capture.recording import Recording
 
         self.context = context
@@ -62,11 +67,12 @@ class CardAudit:
         self.policy_extra = policy_extra
         self.out_dir = out_dir
         self.name = name
+        self.source = source
         self.settle_ms = settle_ms
         self.recording = Recording(context)
+        self.steps: list[StepRecord] = []
         self.result: dict[str, Any] | None = None
         self._t0 = datetime.now(timezone.utc)
-        self._start_url = ""
 
     def fill_card(self, fields: list[str] | None = None, timeout_ms: int = 15000) -> None:
         """Type the canary, key by key, into the profile's card fields, wherever they are."""
@@ -74,8 +80,24 @@ class CardAudit:
 
         runner = StepRunner(self.recording.live_pages, self.card, self.profile, timeout_ms,
                             self.recording.frames.note_typed, lambda _n: None)
-        runner.fill_card(fields, timeout_ms)
-        self.recording.snapshot()
+        began = time.monotonic()
+        target = ", ".join(fields) if fields else "card fields"
+        try:
+            runner.fill_card(fields, timeout_ms)
+        except Exception as exc:
+            self.steps.append(StepRecord("fill_card", target, False, (str(exc).strip() or type(exc).__name__).splitlines()[0][:500],
+                                         duration_s=round(time.monotonic() - began, 3)))
+            raise
+        finally:
+            self.recording.snapshot()
+        self.steps.append(StepRecord("fill_card", target, True, duration_s=round(time.monotonic() - began, 3)))
+
+    def _start_url(self, fields: dict[str, Any]) -> str:
+        """The first page the test loaded: its site is the merchant's."""
+        for request in fields.get("requests", ()):
+            if request.page == 0 and request.source == "page" and request.resource_type == "document":
+                return request.url
+        return next((p.url for p in self.recording.pages if p.url.startswith("http")), "")
 
     def judge(self) -> dict[str, Any]:
         """Settle, judge the recording, write result.json and the report; returns the result."""
@@ -85,32 +107,36 @@ class CardAudit:
 
         self.recording.settle(self.settle_ms)
         self.recording.snapshot()
-        pages = self.recording.pages
-        start = next((p.url for p in pages if p.url.startswith("http")), "") or self._start_url
         fields = self.recording.export()
+        start = self._start_url(fields)
+        browser = self.context.browser
         evidence = Evidence(
-            scenario_name=self.name, scenario_file="(pytest)", processor=self.profile.name,
+            scenario_name=self.name, scenario_file=self.source, processor=self.profile.name,
             start_url=start, card=self.card, started_at=self._t0.isoformat(timespec="seconds"),
             duration_s=round((datetime.now(timezone.utc) - self._t0).total_seconds(), 2),
-            completed=True, browser=f"Chromium {self.context.browser.version}" if self.context.browser else "",
-            tool_version=__version__, **fields)
+            completed=all(s.ok for s in self.steps), steps=tuple(self.steps),
+            browser=f"Chromium {browser.version}" if browser else "", tool_version=__version__, **fields)
         self.result = build_result(evidence, HostPolicy.build(self.profile, start, self.policy_extra))
         write_run(self.result, self.out_dir)
         return self.result
 
     def assert_no_card_egress(self) -> None:
         """Fail the test on any critical or high finding (card data to a host not allowed, a card
-        field outside the processor's frames, card data at rest)."""
+        field outside the processor's frames, card data at rest), and, failing closed, on a run
+        that proves nothing (the canary never typed, a recorder that broke)."""
         result = self.judge()
+        report = self.out_dir / "report.html"
         serious = [f for f in result["findings"] if f["severity"] in ("critical", "high")]
         if serious:
             lines = "\n".join(f"  {f['severity']}: {f['rule']}: {f['message']}" for f in serious)
-            raise AssertionError(f"card-audit found {len(serious)} problem(s):\n{lines}\n"
-                                 f"report: {self.out_dir / 'report.html'}")
-        typed = any(f["typed_fields"] for f in result["frames"])
-        if not typed:
+            raise AssertionError(f"card-audit found {len(serious)} problem(s):\n{lines}\nreport: {report}")
+        if not any(f["typed_fields"] for f in result["frames"]):
             raise AssertionError("card-audit: the canary card was never typed (call "
                                  "card_audit.fill_card() or type card_audit.card.number): nothing was proven")
+        if result["verdict"] != "pass":
+            lines = "\n".join(f"  {e['stage']}: {e['message']}" for e in result["errors"])
+            raise AssertionError(f"card-audit: inconclusive, the recording cannot be trusted:\n{lines}\n"
+                                 f"report: {report}")
 
 
 @pytest.fixture
@@ -122,4 +148,4 @@ def card_audit(request: pytest.FixtureRequest, context: Any, card_audit_processo
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", request.node.nodeid).strip("_")[:120]
     out = Path(pytestconfig.getoption("--card-audit-out")) / slug
     return CardAudit(context, profile, card_audit_policy, out, request.node.nodeid,
-                     pytestconfig.getoption("--card-audit-settle-ms"))
+                     request.node.nodeid.split("::")[0], pytestconfig.getoption("--card-audit-settle-ms"))
