@@ -161,5 +161,7 @@
   signals.src = 'https://m.stripe.network/inner.html#url=' + encodeURIComponent(parentOrigin) + '&title=' + encodeURIComponent(document.title);
   document.body.appendChild(signals);
 
+  // Keys typed before this script ran (the inputs are in the HTML) are formatted and reported now.
+  [number, expiry, cvc, postal].forEach(function (input) { if (input.value) input.dispatchEvent(new Event('input')); });
   post({type: 'ready'});
 })();

@@ -71,5 +71,7 @@
   window.addEventListener('message', function (event) {
     if (event.origin === parentOrigin && event.data && event.data.type === 'tokenize') tokenize(event.data.requestId);
   });
+  // Keys typed before this script ran (the inputs are in the HTML) are formatted and reported now.
+  [number, expiry, cvv, postal].forEach(function (input) { if (input.value) input.dispatchEvent(new Event('input')); });
   post({type: 'ready'});
 })();

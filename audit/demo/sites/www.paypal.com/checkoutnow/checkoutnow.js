@@ -25,6 +25,9 @@
     expiry.value = d.length > 2 || (d.length === 2 && !deleting) ? d.slice(0, 2) + '/' + d.slice(2) : d;
   });
 
+  // Keys typed before this script ran (the inputs are in the HTML) are formatted now.
+  [number, expiry].forEach(function (input) { if (input.value) input.dispatchEvent(new Event('input')); });
+
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     errorLine.textContent = '';

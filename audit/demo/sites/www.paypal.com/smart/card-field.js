@@ -75,6 +75,9 @@
     }).catch(function (err) { toParent({type: 'error', message: String(err)}); });
   }
 
+  // Keys typed before this script ran (the input is in the HTML) are formatted now.
+  if (input.value) input.dispatchEvent(new Event('input'));
+
   window.addEventListener('message', function (event) {
     if (event.origin === parentOrigin && event.data && event.data.type === 'submit' && type === 'number') {
       submit(event.data.orderID, event.data.billingAddress);
