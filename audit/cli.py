@@ -177,10 +177,37 @@ def _run_all(jobs: list[tuple[str, Path]], config: Any, adblock: bool, baseline:
         many = len(jobs) > 1
         return [_run_one(path, out, config, adblock, baseline, f"[{Path(path).stem}] " if many else "")
                 for path, out in jobs]
+    # spawn, not fork: each worker starts clean, with no Playwright or server thread inherited.
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_run_one, path, out, config, adblock, baseline, f"[{Path(path).stem}] ")
                    for path, out in jobs]
-        return [f.result() for f in futures]
+        entries = []
+        for (path, out), future in zip(jobs, futures):
+            try:
+                entries.append(future.result())
+            except AuditError:
+                raise  # input errors are the user's to fix, whichever worker met them
+            except Exception as exc:  # noqa: BLE001 - a worker that died (killed, out of memory)
+                entries.append(_worker_broke(path, out, baseline, f"the worker process broke: "
+                                             f"{type(exc).__name__}: {exc}"))
+        return entries
+
+
+def _worker_broke(path: str, out_dir: Path, baseline: Any, message: str) -> tuple[dict[str, Any], Path]:
+    """An inconclusive result for a scenario whose worker died: fail closed, and still write it."""
+    from .app import _broken_run
+    from .outputs import write_run
+    from .policy import HostPolicy
+    from .result import build_result
+    from .scenario import load_scenario
+    scenario = load_scenario(Path(path))
+    evidence = _broken_run(scenario, message)
+    extra, view = ([], None)
+    if baseline is not None:
+        from .baseline import compare
+        extra, view = compare(evidence, baseline)
+    result = build_result(evidence, HostPolicy.for_scenario(scenario), extra, view)
+    return result, write_run(result, out_dir)
 
 
 # -- demo --------------------------------------------------------------------------------------

@@ -58,15 +58,45 @@ class Run:
         headless = self.config.headless
         if self.config.connect:
             import json
-            options = {"args": args, "headless": headless, "slowMo": self.config.slow_mo_ms}
-            browser = playwright.chromium.connect(
-                self.config.connect, headers={"x-playwright-launch-options": json.dumps(options)})
+            # The server launches the browser from these options. `args` (host mapping, quiet and
+            # stealth flags) and `executablePath` (a path on the server's machine) are honoured
+            # only by a server started with `playwright run-server --unsafe`; others drop them.
+            options: dict[str, Any] = {"args": args, "headless": headless, "slowMo": self.config.slow_mo_ms}
+            if self.config.executable_path:
+                options["executablePath"] = self.config.executable_path
+            try:
+                browser = playwright.chromium.connect(
+                    self.config.connect, timeout=self._timeout() * 2,
+                    headers={"x-playwright-launch-options": json.dumps(options)})
+            except Exception as exc:
+                hint = (" (a server started without --unsafe ignores executable_path)"
+                        if "Executable doesn't exist" in str(exc) else "")
+                raise InconclusiveError(f"cannot use the Playwright server at {self.config.connect}: "
+                                        f"{_first_line(exc)}{hint}") from exc
+            stack.callback(browser.close)
+            self._check_remote_args(browser)
+            return browser
         else:
             browser = playwright.chromium.launch(
                 executable_path=find_browser(self.config.executable_path), headless=headless,
                 slow_mo=self.config.slow_mo_ms or None, args=args)
         stack.callback(browser.close)
         return browser
+
+    def _check_remote_args(self, browser: Any) -> None:
+        """Fail closed when a remote server dropped the launch args: without them the host mapping
+        is gone (the page's names would go to real DNS) and the browser announces automation.
+        `navigator.webdriver` is false only under STEALTH_ARGS, so it shows whether args arrived."""
+        context = browser.new_context()
+        try:
+            webdriver = context.new_page().evaluate("navigator.webdriver")
+        finally:
+            context.close()
+        if webdriver:
+            raise InconclusiveError(
+                f"the Playwright server at {self.config.connect} ignored the browser flags card-audit "
+                "needs (host mapping, no background traffic): start it with `playwright run-server "
+                "--unsafe` so that it honours `args` and `executablePath`")
 
     def _new_context(self, browser: Any) -> Any:
         viewport = self.config.viewport
