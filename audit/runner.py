@@ -122,7 +122,8 @@ class Run:
         with ExitStack() as stack:
             hosts = dict(self.scenario.hosts or {})
             spki = None
-            offline = False
+            # Offline: only mapped names resolve, so the audit cannot reach anything else.
+            offline = bool(getattr(self.scenario, "offline", False))
             if getattr(self.scenario, "demo", False):
                 from .demo import DemoWorld
                 world = DemoWorld().start()

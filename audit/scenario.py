@@ -332,6 +332,7 @@ class Scenario(BaseModel):
     settle_ms: Annotated[int, Field(ge=0, le=30000)] = 2000   # quiet network wanted after the last step
     timeout_ms: PositiveMs | None = None                      # default for every step
     demo: bool = False                                        # serve the bundled demo sites
+    offline: bool = False                                     # names not in hosts: fail to resolve
     merchant_hosts: list[HostPattern] = []                    # besides the start URL's site
     tags: list[NonEmptyStr] = []
 
