@@ -45,8 +45,6 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
     for frame in evidence.frames:
         for field in frame.typed_fields:
             typed[field].add(frame.host or frame.url)
-    if not typed:
-        return ["The canary card was never typed, so nothing about where card data goes was proven."]
     flow = evidence.steps
     if evidence.completed:
         out.append(f"The payment flow completed: {_plural(len(flow), 'step')} ran without error.")
@@ -54,7 +52,13 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
         failed = next((s for s in flow if not s.ok), None)
         out.append("The payment flow did not complete" +
                    (f": step '{failed.action} {failed.target}' failed ({failed.error})." if failed else "."))
-    for field in ("number", "cvc"):
+    if evidence.adblock:
+        stopped = sorted({r.host for r in evidence.requests if r.blocked_by_client})
+        out.append("The run browsed as a payer with an ad blocker; it stopped requests to "
+                   + (", ".join(stopped) if stopped else "no host") + ".")
+    if not typed:
+        out.append("The canary card was never typed, so nothing about where card data goes was proven.")
+    for field in ("number", "cvc") if typed else ():
         if field not in typed:
             continue
         hosts = sorted(typed[field])
@@ -77,7 +81,9 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
             out.append(f"It was sent only to {parts}; no other host received it.")
         else:
             parts = ", ".join(f"{h} ({_plural(len(n), 'request')})" for h, n in sorted(others.items()))
-            out.append(f"It reached hosts that may not receive card data: {parts}.")
+            fine = ", ".join(sorted(allowed))
+            out.append(f"It reached hosts that may not receive card data: {parts}"
+                       + (f" (besides the card-data host {fine})." if fine else "."))
     blocked = [r for r in evidence.requests if r.blocked_by]
     out.append(f"{_plural(len(evidence.requests), 'request')} to "
                f"{_plural(len({r.host for r in evidence.requests if r.host}), 'host')} were recorded"

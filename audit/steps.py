@@ -14,6 +14,20 @@ KEY_DELAY_MS = 35  # between keystrokes: fast, but each key is a real keydown/ke
 OPTIONAL_FIELD_GRACE_S = 1.5  # split card elements mount one frame at a time
 
 
+# Any card form a payer would recognise, whoever serves it: a payer types into the form in front of
+# them, so `fill_card` falls back to these when the profile's own selectors find nothing (a
+# merchant-hosted form, a skimmer's overlay). Autocomplete tokens per the HTML standard's
+# autofill field names (cc-number, cc-exp, cc-csc, cc-name, postal-code).
+GENERIC_FIELDS: dict[str, list[str]] = {
+    "number": ['input[autocomplete="cc-number"]', 'input[name="cardnumber"]', 'input[name*="card_number" i]',
+               'input[name*="cardNumber" i]', 'input[id*="cardnumber" i]'],
+    "expiry": ['input[autocomplete="cc-exp"]', 'input[name="exp-date"]', 'input[name*="expir" i]'],
+    "cvc": ['input[autocomplete="cc-csc"]', 'input[name="cvc"]', 'input[name*="cvv" i]', 'input[name*="cvc" i]'],
+    "name": ['input[autocomplete="cc-name"]'],
+    "postal": ['input[autocomplete="postal-code"]', 'input[autocomplete="billing postal-code"]'],
+}
+
+
 class StepFailed(Exception):
     """A step could not be carried out; the message says why, in the user's terms."""
 
@@ -72,8 +86,8 @@ class StepRunner:
             raise StepFailed(f"unknown action {action!r}")
         return None
 
-    def _scope(self, step: Any) -> Any:
-        scope = self.active_page()
+    def _scope(self, step: Any, page: Any = None) -> Any:
+        scope = page or self.active_page()
         frame = getattr(step, "frame", None)
         for selector in ([frame] if isinstance(frame, str) else (frame or [])):
             scope = scope.frame_locator(selector)
@@ -89,18 +103,40 @@ class StepRunner:
             self.note_typed(frame, field)
 
     def _wait_for(self, step: Any, timeout: int) -> None:
-        scope = self._scope(step)
-        if step.text is not None:
-            scope.get_by_text(step.text).first.wait_for(state="visible", timeout=timeout)
-        elif step.selector is not None:
-            scope.locator(step.selector).first.wait_for(state="visible", timeout=timeout)
-        else:
+        if step.url is not None:
             target = step.url
             page = self.active_page()
             if "*" in target:
                 page.wait_for_url(target, timeout=timeout)
             else:
                 page.wait_for_url(lambda url: target in url, timeout=timeout)
+            return
+        # Text or selector: looked for in every open page, newest first, until the timeout, so a
+        # payment popup that closes itself hands over to its opener without failing the step.
+        deadline = time.monotonic() + timeout / 1000
+        what = f"text {step.text!r}" if step.text is not None else f"selector {step.selector!r}"
+        while True:
+            for page in [p for p in self._pages() if not p.is_closed()][::-1]:
+                try:
+                    scope = self._scope(step, page)
+                    target = scope.get_by_text(step.text) if step.text is not None else scope.locator(step.selector)
+                    if target.first.is_visible():
+                        return
+                except Exception:  # page or frame went away while looking: look again
+                    continue
+            if time.monotonic() >= deadline:
+                raise StepFailed(f"timed out after {timeout} ms waiting for {what}")
+            self._pause(100)
+
+    def _pause(self, ms: int) -> None:
+        live = [p for p in self._pages() if not p.is_closed()]
+        if live:
+            try:
+                live[0].wait_for_timeout(ms)
+                return
+            except Exception:
+                pass
+        time.sleep(ms / 1000)
 
     # -- fill_card -------------------------------------------------------------------------
     def fill_card(self, fields: list[str] | None, timeout: int) -> None:
@@ -108,12 +144,10 @@ class StepRunner:
         wanted = [f for f in FIELD_ORDER if f in (fields or FIELD_ORDER)]
         values = {"number": self.card.number, "expiry": self.card.expiry, "cvc": self.card.cvc,
                   "name": self.card.name, "postal": self.card.postal}
-        selectors: dict[str, list[str]] = dict(self.profile.card_fields or {})
-        if not selectors.get("number") and "number" in wanted:
-            raise StepFailed(f"profile {self.profile.name!r} lists no card-number selectors")
+        own: dict[str, list[str]] = dict(self.profile.card_fields or {})
+        selectors = {f: list(own.get(f) or []) + [g for g in GENERIC_FIELDS[f] if g not in (own.get(f) or [])]
+                     for f in FIELD_ORDER}
         for field in wanted:
-            if not selectors.get(field):
-                continue
             # The number (or any field the step names) is waited for; the rest get a short grace,
             # since integrations differ in which fields they show.
             required = field == "number" or bool(fields)
@@ -148,7 +182,7 @@ class StepRunner:
                             continue
             if time.monotonic() >= deadline:
                 return None
-            (pages[0] if pages else self.active_page()).wait_for_timeout(100)
+            self._pause(100)
 
 
 def _fields_in(value: str) -> list[str]:

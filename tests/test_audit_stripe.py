@@ -72,7 +72,6 @@ start_url: https://invoices.example.test/invoice/1003
 demo: true
 steps:
   - click: text=Pay Invoice
-  - fill: {selector: "#cardholder-name", value: "{card.name}"}
   - fill_card: {}
   - click: "#submit-payment"
   - wait_for: {text: Payment received}
