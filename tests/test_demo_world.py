@@ -194,6 +194,8 @@ def payer(chromium: Browser, world: DemoWorld) -> Iterator[Page]:
 def open_invoice(page: Page, world: DemoWorld, invoice: str) -> None:
     page.goto(world.url(f"/invoice/{invoice}"))
     page.get_by_role("button", name="Pay Invoice").click()
+    # A payer starts typing once the form has appeared, not 50 ms after the click.
+    page.wait_for_load_state("networkidle")
 
 
 def expect_receipt(page: Page, paid_with: str) -> None:
@@ -242,7 +244,6 @@ def test_invoice_page_is_self_contained(payer: Page, world: DemoWorld, invoice: 
     payer.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
     payer.on("pageerror", lambda e: failed.append(str(e)))
     open_invoice(payer, world, invoice)
-    payer.wait_for_load_state("networkidle")
     # Card entry is in the processor's frames, or (leaky variants) on the merchant page itself.
     assert (len(payer.frames) > 1) is processor_frames
     if not processor_frames:
@@ -277,6 +278,8 @@ def test_1001_rejects_a_bad_luhn_number(payer: Page, world: DemoWorld) -> None:
     open_invoice(payer, world, "1001")
     card = payer.frame_locator("iframe[name^=__privateStripeFrame]")
     card.locator("input[name=cardnumber]").press_sequentially("4242424242424241")
+    expect(card.locator("input[name=cardnumber]")).to_have_value("4242 4242 4242 4241")
+    expect(card.locator("input[name=cardnumber]")).to_have_attribute("aria-invalid", "true")
     expect(payer.locator("#card-errors")).to_have_text("Your card number is invalid.")
 
 

@@ -29,6 +29,9 @@
   window.BrightLights = {config: config, showError: showError, completePayment: completePayment};
 
   payButton.addEventListener('click', function () {
+    // Blur before hiding: a focused element that becomes hidden is blurred later, at the next
+    // rendering update, which would pull focus out of a card field the payer has started typing in.
+    payButton.blur();
     section.hidden = false;
     payButton.hidden = true;
     document.dispatchEvent(new CustomEvent('payment:open', {detail: config}));
