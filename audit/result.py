@@ -10,7 +10,7 @@ from . import __version__
 from .detect import Sighting
 from .evidence import Evidence
 from .hosts import matches_any
-from .policy import SEVERITY_ORDER, Finding, HostPolicy, judge
+from .policy import FLAGGED_FIELDS, SEVERITY_ORDER, Finding, HostPolicy, frame_host, judge
 from .redact import mask_foreign_cards, redact_headers
 
 SCHEMA = "card-audit/result/v1"
@@ -175,7 +175,8 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
                      "blocked_by_client": c.blocked_by_client, "time": c.time} for c in evidence.console],
         "frames": [{"index": f.index, "url": f.url, "host": f.host, "parent": f.parent, "page": f.page,
                     "name": f.name, "card_inputs": list(f.card_inputs), "typed_fields": list(f.typed_fields),
-                    "allowed": policy.party(f.host) == "processor" if (f.card_inputs or f.typed_fields) else True}
+                    "allowed": not ({*f.card_inputs, *f.typed_fields} & set(FLAGGED_FIELDS))
+                    or matches_any(frame_host(f, evidence.frames), policy.card_frame_hosts)}
                    for f in evidence.frames],
         "scripts": [{"url": s.url, "frame_url": s.frame_url, "sha384": s.sha384, "sri": s.sri,
                      "page": s.page, "size": s.size} for s in evidence.scripts],
