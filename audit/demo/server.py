@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from audit.demo.hosts import DEMO_HOSTNAMES, SITES
+from audit.demo.hosts import SITES, Site
 from audit.demo.ledger import Ledger
 from audit.demo.tls import TlsMaterial, make_tls
 from audit.demo.web import Request, Response, not_found
@@ -54,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         host = headers.get("host", "").rsplit(":", 1)[0].lower().rstrip(".")
         request = Request(host, self.command, self.path, headers, body)
-        site = SITES.get(host)
+        site = self.server.sites.get(host)
         try:
             response = site(request, self.server.ledger) if site else not_found(f"No such host: {host}")
         except Exception as exc:  # a broken page must show up as a 500, not a hung browser
@@ -67,6 +67,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         for cookie in response.cookies:
             self.send_header("Set-Cookie", cookie)
+        stream = getattr(response, "stream", None)
+        if stream is not None:
+            # An upgraded or streamed connection (WebSocket, EventSource): the site takes it over.
+            self.end_headers()
+            self.wfile.flush()
+            self.close_connection = True
+            stream(self.rfile, self.wfile)
+            return
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -83,8 +91,9 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, port: int, context: ssl.SSLContext,
-                 record: Callable[[ReceivedRequest], None]) -> None:
+                 record: Callable[[ReceivedRequest], None], sites: dict[str, Site]) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
+        self.sites = sites
         # The TLS handshake is deferred to the request thread, so one stalled client cannot
         # hold up `accept` for everyone else.
         self.socket = context.wrap_socket(self.socket, server_side=True,
@@ -109,9 +118,11 @@ class _Server(ThreadingHTTPServer):
 class DemoWorld:
     """Start with `with DemoWorld() as world:` or world.start()/world.stop()."""
 
-    def __init__(self, port: int = 0) -> None:
-        """`port` 0 picks a free port; a fixed one lets a browser profile outlive restarts."""
-        self.hostnames: tuple[str, ...] = DEMO_HOSTNAMES
+    def __init__(self, port: int = 0, extra_sites: dict[str, Site] | None = None) -> None:
+        """`port` 0 picks a free port; a fixed one lets a browser profile outlive restarts.
+        `extra_sites` adds (or replaces) hosts, e.g. a lab of skimmer pages (`audit.demo.lab`)."""
+        self.sites: dict[str, Site] = {**SITES, **(extra_sites or {})}
+        self.hostnames: tuple[str, ...] = tuple(self.sites)
         self.port: int = port
         self._tls: TlsMaterial | None = None
         self._server: _Server | None = None
@@ -124,7 +135,7 @@ class DemoWorld:
         if self._server is not None:
             return self
         self._tls = make_tls(self.hostnames)
-        self._server = _Server(self.port, self._tls.server_context(), self._record)
+        self._server = _Server(self.port, self._tls.server_context(), self._record, self.sites)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="demo-world",
                                         kwargs={"poll_interval": 0.1}, daemon=True)
