@@ -28,6 +28,18 @@ GENERIC_FIELDS: dict[str, list[str]] = {
 }
 
 
+# The first selector matching a visible, editable input in this document.
+FIRST_USABLE_JS = """(selectors) => {
+  for (const sel of selectors) {
+    let el; try { el = document.querySelector(sel); } catch (e) { continue; }
+    if (!el || el.disabled || el.readOnly) continue;
+    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
+    if (box.width > 0 && box.height > 0 && style.visibility !== 'hidden' && style.display !== 'none') return sel;
+  }
+  return null;
+}"""
+
+
 class StepFailed(Exception):
     """A step could not be carried out; the message says why, in the user's terms."""
 
@@ -173,13 +185,12 @@ class StepRunner:
             for page in pages:
                 frames = sorted(page.frames, key=lambda f: not matches_any(host_of(f.url), card_hosts))
                 for frame in frames:
-                    for selector in selectors:
-                        try:
-                            handle = frame.query_selector(selector)
-                            if handle is not None and handle.is_visible() and handle.is_editable():
-                                return frame, selector
-                        except Exception:  # frame detached or navigating: look again
-                            continue
+                    try:  # one round trip per frame, whatever the number of selectors
+                        selector = frame.evaluate(FIRST_USABLE_JS, selectors)
+                    except Exception:  # frame detached or navigating: look again
+                        continue
+                    if selector:
+                        return frame, selector
             if time.monotonic() >= deadline:
                 return None
             self._pause(100)

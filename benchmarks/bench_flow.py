@@ -1,0 +1,97 @@
+"""Wall time of an audited demo flow against the same flow driven by a bare Playwright script.
+
+    python benchmarks/bench_flow.py              # 3 alternating rounds
+    python benchmarks/bench_flow.py --rounds 5
+
+Both pay invoice 1001 of the bundled demo world (Stripe Elements) in the same Chromium with the
+same flags, each round starting its own demo world and browser. Runs alternate (bare, audited,
+audited with settle 0, ...) so that machine load hits all alike. Printed: each run's seconds, the
+medians, and the ratios audited/bare. The audited figure is everything `card-audit run` does:
+recording every channel, a screenshot per step, the settle period (2 s of network quiet by
+default, so that delayed exfiltration is seen), leaving the pages (pagehide senders), judging,
+and writing result.json, report.html, the HAR, JUnit and SARIF. `settle 0` isolates the cost of
+recording and reporting from the deliberate wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from audit.app import audit_scenario  # noqa: E402
+from audit.browser import QUIET_ARGS, STEALTH_ARGS, find_browser, host_resolver_rules  # noqa: E402
+from audit.config import load_config  # noqa: E402
+from audit.demo import DemoWorld  # noqa: E402
+from audit.scenario import load_scenario  # noqa: E402
+
+SCENARIO = ROOT / "scenarios" / "demo-stripe.yaml"
+
+
+def bare_run() -> float:
+    """The flow as a plain Playwright script would drive it: no recording, no outputs."""
+    from playwright.sync_api import sync_playwright
+
+    t0 = time.perf_counter()
+    with DemoWorld() as world, sync_playwright() as p:
+        args = [*QUIET_ARGS, *STEALTH_ARGS,
+                "--host-resolver-rules=" + host_resolver_rules(world.host_map(), True),
+                "--ignore-certificate-errors-spki-list=" + world.spki_sha256]
+        browser = p.chromium.launch(executable_path=find_browser(), args=args)
+        page = browser.new_context().new_page()
+        page.goto(world.url("/invoice/1001"))
+        page.get_by_text("Pay Invoice").click()
+        page.locator("#cardholder-name").press_sequentially("Canary Cardholder", delay=35)
+        frame = page.frame_locator('iframe[name^="__privateStripeFrame"]')
+        for selector, value in (('input[name="cardnumber"]', "4000056655665556"),
+                                ('input[name="exp-date"]', "12/34"), ('input[name="cvc"]', "123"),
+                                ('input[name="postal"]', "94107")):
+            frame.locator(selector).press_sequentially(value, delay=35)
+        page.click("#submit-payment")
+        page.get_by_text("Payment received").wait_for()
+        browser.close()
+    return time.perf_counter() - t0
+
+
+def audited_run(settle_ms: int | None) -> float:
+    scenario = load_scenario(SCENARIO)
+    if settle_ms is not None:
+        scenario = scenario.model_copy(update={"settle_ms": settle_ms})
+    config = load_config(None)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        result, _ = audit_scenario(scenario, config, Path(out))
+    elapsed = time.perf_counter() - t0
+    if result["verdict"] != "pass":
+        raise SystemExit(f"the audited run did not pass: {result['verdict']} {result['errors']}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    bare_run()  # warm-up: page cache, font cache, Chromium's first start
+    times: dict[str, list[float]] = {"bare": [], "audited": [], "audited, settle 0": []}
+    for n in range(args.rounds):
+        times["bare"].append(bare_run())
+        times["audited"].append(audited_run(None))
+        times["audited, settle 0"].append(audited_run(0))
+        print(f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print()
+    for k, v in med.items():
+        print(f"{k:<20} median {v:6.2f} s")
+    print(f"ratio audited/bare            {med['audited'] / med['bare']:.2f}  (target 1.15)")
+    print(f"ratio audited settle 0/bare   {med['audited, settle 0'] / med['bare']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
