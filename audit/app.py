@@ -39,6 +39,9 @@ def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool =
         from .baseline import compare
         extra, baseline_view = compare(evidence, baseline)
     result = build_result(evidence, policy, extra, baseline_view)
+    trace = out_dir / "trace.zip"
+    if config.trace == "retain-on-failure" and result["verdict"] == "pass" and trace.exists():
+        trace.unlink()
     report = write_run(result, out_dir)
     return result, report
 

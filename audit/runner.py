@@ -208,12 +208,11 @@ class Run:
         return rel
 
     def _stop_trace(self, context: Any, completed: bool) -> None:
-        mode = self.config.trace
-        if mode == "off":
+        """Write trace.zip; with retain-on-failure the caller drops it once the run has passed."""
+        if self.config.trace == "off":
             return
-        keep = mode == "on" or not completed
         try:
-            context.tracing.stop(path=str(self.out_dir / "trace.zip") if keep else None)
+            context.tracing.stop(path=str(self.out_dir / "trace.zip"))
         except Exception as exc:
             self.recording.session.error("capture", f"trace: {_first_line(exc)}")
 
@@ -238,6 +237,9 @@ def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool = F
                  progress: Progress | None = None) -> Evidence:
     """Run one scenario. Input errors raise InputError; everything the browser does is evidence."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    # A previous run's pictures and trace in the same folder would be mistaken for this run's.
+    for stale in [*out_dir.glob("screenshots/*.png"), out_dir / "trace.zip"]:
+        stale.unlink(missing_ok=True)
     try:
         return Run(scenario, config, out_dir, adblock=adblock, progress=progress).execute()
     except InconclusiveError:
