@@ -79,3 +79,29 @@ def test_run_of_the_scenario_folder_writes_an_index(tmp_path):
     assert {s["verdict"] for s in summary["scenarios"]} == {"pass", "fail"}
     assert (tmp_path / "out" / "index.html").exists()
     assert (tmp_path / "out" / "demo-stripe" / "report.html").exists()
+
+
+def test_filter_list_blocking_merchant_analytics_leaves_the_payment_passing(tmp_path):
+    scenario = write_scenario(tmp_path / "filtered.yaml", f"""
+name: Invoice 1004 with an analytics-blocking filter list
+processor: stripe
+start_url: https://invoices.example.test/invoice/1004
+demo: true
+adblock:
+  filter_list: {ROOT / "tests/data/lists/block-analytics.txt"}
+steps:
+  - click: text=Pay Invoice
+  - fill_card: {{}}
+  - click: "#submit-payment"
+  - wait_for: {{text: Payment received}}
+policy:
+  known_hosts: [stats.example.net]
+""")
+    run = run_cli("run", scenario, out=tmp_path / "out")
+    assert run.code == 0, run.stderr
+    result = run.result
+    blocked = {r["host"] for r in result["requests"] if r["blocked_by_client"]}
+    assert blocked == {"stats.example.net"}  # the script itself, stopped by the list
+    assert result["adblock"] and result["flow"]["completed"]
+    assert "processor-blocked-by-client" not in {f["rule"] for f in result["findings"]}
+    assert {r["host"] for r in result["requests"] if "number" in r["card_fields"]} == {"api.stripe.com"}

@@ -104,7 +104,7 @@ def invoice_page(invoice: Invoice, request: Request, ledger: Ledger) -> Response
                               "variant": variant.name, "amount": str(invoice.total_cents)}
     if variant.processor == "stripe":
         config["stripe-key"] = STRIPE_PK
-        if variant.name == "stripe-elements":
+        if variant.template == "stripe-elements.html":
             # The merchant server creates the PaymentIntent and hands only its client secret
             # to the page (https://docs.stripe.com/payments/payment-intents).
             config["client-secret"] = ledger.create_intent(invoice.total_cents, "usd").client_secret
