@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from .evidence import Card, Evidence
@@ -42,6 +42,7 @@ class Sighting:
     blocked: bool = False
     blocked_by: str | None = None
     context_ok: bool = True
+    script: str | None = None    # the script that sent it, when instrumentation saw the call
 
 
 def _excerpt(data: bytes, match: CardMatch) -> str:
@@ -71,7 +72,23 @@ def csp_blocked_urls(evidence: Evidence) -> list[tuple[str, str | None]]:
     return found
 
 
+def _callers(evidence: Evidence) -> dict[str, str]:
+    """URL → the script that asked for it, from the instrumented API calls."""
+    out: dict[str, str] = {}
+    for call in evidence.api_calls:
+        if call.url and call.script:
+            out.setdefault(call.url, call.script)
+    return out
+
+
 def find_sightings(evidence: Evidence) -> list[Sighting]:
+    out = _find(evidence)
+    callers = _callers(evidence)
+    return [s if s.script or not s.url or s.url not in callers else replace(s, script=callers[s.url])
+            for s in out]
+
+
+def _find(evidence: Evidence) -> list[Sighting]:
     card = evidence.card
     out: list[Sighting] = []
     for req in evidence.requests:
@@ -105,7 +122,8 @@ def find_sightings(evidence: Evidence) -> list[Sighting]:
         host = host_of(url) if url else ""
         blocked = url in csp if url else False
         common = dict(channel=API_CHANNEL.get(call.kind, "http"), host=host, url=url or call.url,
-                      frame_url=call.frame_url, blocked=blocked, blocked_by="csp" if blocked else None)
+                      frame_url=call.frame_url, blocked=blocked, blocked_by="csp" if blocked else None,
+                      script=call.script)
         data = call.data.encode()
         if call.data.startswith("base64:"):
             try:

@@ -134,6 +134,7 @@ class ApiCallRecord:
     frame_url: str | None = None
     page: int = 0
     time: float = 0.0
+    script: str | None = None     # URL of the script that made the call, from its stack
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,7 @@ class Finding:
     location: str | None = None
     excerpt: str | None = None
     count: int = 1
+    script: str | None = None     # the script that sent it, when known
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,7 +125,7 @@ def card_data_egress(sightings: list[Sighting], policy: HostPolicy) -> list[Find
             "card-data-egress", f"{what} ({s.encoding}) {verb} to {where} over {s.channel}",
             host=s.host or None, url=s.url, channel=s.channel, field=s.field, encoding=s.encoding,
             blocked=s.blocked, request_id=s.request_id, frame_url=s.frame_url, location=s.location,
-            excerpt=s.excerpt)
+            excerpt=s.excerpt, script=s.script)
     return [Finding(**{**f.to_dict(), "count": counts[k]}) for k, f in findings.items()]
 
 

@@ -184,7 +184,8 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
                      "value": "[redacted]" if s.kind == "cookie" else _mask_text(s.value, canary),
                      "page": s.page} for s in evidence.storage],
         "api_calls": [{"kind": a.kind, "url": a.url, "data": _mask_text(a.data, canary),
-                       "frame_url": a.frame_url, "page": a.page, "time": a.time} for a in evidence.api_calls],
+                       "frame_url": a.frame_url, "page": a.page, "time": a.time, "script": a.script}
+                      for a in evidence.api_calls],
         "webrtc": [{"kind": a.kind, "url": a.url, "data": _mask_text(a.data, canary), "frame_url": a.frame_url}
                    for a in evidence.api_calls if a.kind.startswith("rtc")],
         "dns": [{"host": d.host, "source": d.source, "preconnect": d.preconnect, "frame_url": d.frame_url,

@@ -42,8 +42,13 @@ INIT_JS = r"""
     } catch (e) { return String(v).slice(0, LIMIT); }
   };
   const absolute = (url) => { try { return new URL(String(url), location.href).href; } catch (e) { return String(url); } };
+  // The script that made the call: the first URL on the stack that is not this instrumentation.
+  const caller = () => {
+    try { const m = String(new Error().stack).match(/(?:https?|blob|data):[^\s()]+?(?=:\d+:\d+)/);
+          return m ? m[0] : ''; } catch (e) { return ''; }
+  };
   const send = (kind, url, data) => {
-    try { rec(kind, url == null ? null : (kind.startsWith('rtc') ? String(url) : absolute(url)), text(data)); } catch (e) {}
+    try { rec(kind, url == null ? null : (kind.startsWith('rtc') ? String(url) : absolute(url)), text(data), caller()); } catch (e) {}
   };
   const wrap = (obj, name, make) => {
     try { const orig = obj[name]; if (typeof orig !== 'function') return;
@@ -118,11 +123,12 @@ class InstrumentRecorder(Recorder):
         context.expose_binding(BINDING, self.on(self._record))
         context.add_init_script(INIT_JS)
 
-    def _record(self, source: dict[str, Any], kind: str, url: str | None, data: str) -> None:
+    def _record(self, source: dict[str, Any], kind: str, url: str | None, data: str,
+                script: str = "") -> None:
         frame = source.get("frame")
         page = source.get("page")
         self._calls.append(ApiCallRecord(
-            kind=str(kind), url=url, data=str(data)[:262144],
+            kind=str(kind), url=url, data=str(data)[:262144], script=str(script)[:2048] or None,
             frame_url=frame.url if frame is not None else None,
             page=self.session.page_index(page) if page is not None else 0, time=self.session.now()))
 

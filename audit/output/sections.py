@@ -80,7 +80,7 @@ def findings(result: dict[str, Any]) -> list[dict[str, Any]]:
             "description": view.RULES.get(view.text(f.get("rule")), ("", ""))[1],
             "severity": view.text(f.get("severity"), "info").lower(),
             **{k: view.text(f.get(k)) for k in ("message", "host", "url", "channel", "field", "encoding",
-                                                 "location", "excerpt")},
+                                                 "location", "excerpt", "script")},
             "blocked": bool(f.get("blocked")),
             "frame_url": view.text(f.get("frame_url")) or frames_of.get(request_id, ""),
             "request_id": request_id,
