@@ -119,8 +119,8 @@ def approve(result: dict[str, Any], output: Path) -> int:
     entries: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for s in payment_page_scripts(result.get("scripts", []), processor_hosts):
-        if (s["url"], s["sha384"]) in seen:
-            continue
+        if (s["url"], s["sha384"]) in seen or not s["sha384"]:
+            continue  # a body the run could not read has no hash to approve: a later run flags it
         seen.add((s["url"], s["sha384"]))
         entries.append({"url": s["url"], "sha384": s["sha384"], "frame_url": s.get("frame_url"),
                         "justification": "", "owner": ""})
@@ -174,6 +174,10 @@ def compare(evidence: Evidence, baseline: Baseline) -> tuple[list[Finding], dict
                  "host": host_of(url) or host_of(s["frame_url"] or "") or None}
         if known is not None:
             status = "same"
+        elif not digest and hashes:
+            # The page navigated away before the body could be read: an approved URL whose
+            # content this run cannot confirm. A URL that was never approved is still flagged below.
+            status = "unread"
         elif hashes and url != "inline":
             status = "changed"
             was = ", ".join(_short(h) for h in hashes)

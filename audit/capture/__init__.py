@@ -22,6 +22,7 @@ class Session:
         self.last_activity = self.t0
         self._pages: dict[int, int] = {}  # id(page) -> index in order of first sight
         self.errors: list[ErrorRecord] = []
+        self.notes: list[str] = []  # worth knowing, but no reason to doubt the run
 
     def now(self) -> float:
         return round(time.monotonic() - self.t0, 3)
@@ -35,6 +36,9 @@ class Session:
         if key not in self._pages:
             self._pages[key] = len(self._pages)
         return self._pages[key]
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
 
     def error(self, stage: str, message: str) -> None:
         self.errors.append(ErrorRecord(stage=stage, message=message))

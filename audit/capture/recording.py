@@ -96,5 +96,5 @@ class Recording:
                 break
         fields["page_headers"] = page_headers
         fields["errors"] = tuple(self.session.errors)
-        fields["notes"] = tuple(self.notes)
+        fields["notes"] = tuple(self.notes + self.session.notes)
         return fields

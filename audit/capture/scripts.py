@@ -45,7 +45,15 @@ class ScriptRecorder(Recorder):
             frame_url, page = frame.url, self.session.page_index(frame.page)
         except Exception:
             frame_url, page = (request.service_worker.url if request.service_worker else None), 0
-        body = response.body()
+        try:
+            body = response.body()
+        except Exception as exc:
+            # Chromium drops a body once its page navigates away; the script still ran and is
+            # listed, with no hash, rather than left out of the inventory.
+            self.session.note(f"script {response.url}: body not available ({str(exc).splitlines()[0][:160]})")
+            self._scripts.setdefault((response.url, frame_url, ""), {
+                "url": response.url, "frame_url": frame_url, "sha384": "", "page": page, "size": 0})
+            return
         self._add(response.url, frame_url, body, page)
 
     def _add(self, url: str, frame_url: str | None, body: bytes, page: int) -> None:
