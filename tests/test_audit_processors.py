@@ -105,3 +105,13 @@ policy:
     assert result["adblock"] and result["flow"]["completed"]
     assert "processor-blocked-by-client" not in {f["rule"] for f in result["findings"]}
     assert {r["host"] for r in result["requests"] if "number" in r["card_fields"]} == {"api.stripe.com"}
+
+
+def test_invoice_options_switch_makes_the_invoice_pay_through_square(tmp_path):
+    run = run_cli("run", SCENARIOS / "demo-options-square.yaml", out=tmp_path)
+    assert run.code == 0, run.stderr
+    result = run.result
+    assert [f["host"] for f in result["frames"] if "number" in f["typed_fields"]] == ["web.squarecdn.com"]
+    assert {r["host"] for r in result["requests"] if "number" in r["card_fields"]} == {"pci-connect.squareup.com"}
+    loaded = {s["url"] for s in result["scripts"]}
+    assert "https://web.squarecdn.com/v1/square.js" in loaded and "https://js.stripe.com/v3/" not in loaded

@@ -60,6 +60,8 @@ def test_leaky_variant_fails_naming_host_and_encoding(leaky):
     assert by_host[("stats.example.net", "number")]["encoding"] == "base64"
     assert by_host[("stats.example.net", "number")]["severity"] == "critical"
     assert by_host[("invoices.example.test", "number")]["encoding"] in ("plain", "json")
+    # the script that sent it, from the instrumented call's stack
+    assert by_host[("stats.example.net", "number")]["script"] == "https://stats.example.net/capture.js"
     assert all(f["request_id"] for f in egress)
     assert "card-data-egress" in leaky.stderr and "stats.example.net" in leaky.stderr
 
