@@ -1,0 +1,170 @@
+"""Every corpus case: its page, the write-up it is modelled on, and exactly what the audit must find.
+
+A case is one checkout page under `sites/shop.brightlights.test/`, paid through like a payer would
+(fill_card, Pay, wait for the receipt). `egress` is the EXACT set of card-data-egress findings
+(host, channel) the audit must report, each with its `blocked` flag and, where the case is about
+an encoding, the encoding label; `also` lists other findings that must be there too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MERCHANT = "shop.brightlights.test"
+PAY_STEPS = ("  - fill_card: [number, expiry, cvc]\n"
+             "  - click: \"#pay\"\n"
+             "  - wait_for: {text: Payment received}\n")
+# Pages with the processor's own frame (or a fake of it): its postal code field is typed too.
+STRIPE_STEPS = PAY_STEPS.replace("[number, expiry, cvc]", "{}")
+
+
+@dataclass(frozen=True)
+class Egress:
+    host: str | None                 # None: a peer the browser never names (WebRTC data channel)
+    channel: str
+    encoding: str | None = None      # checked when the case is about an encoding
+    blocked: bool = False
+    field: str = "number"
+
+
+@dataclass(frozen=True)
+class Also:
+    rule: str
+    host: str
+    channel: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    source: str                      # the write-up, as named at the top of the page
+    channel: str
+    encoding: str
+    egress: tuple[Egress, ...] = ()
+    also: tuple[Also, ...] = ()
+    steps: str = PAY_STEPS
+    policy: str = ""                 # extra scenario YAML under `policy:`
+    settle_ms: int = 1000
+
+    @property
+    def legit(self) -> bool:
+        return self.name.startswith("legit-")
+
+    @property
+    def start_url(self) -> str:
+        return f"https://{MERCHANT}/{self.name}"
+
+
+# The merchant's own card form (Stripe.js v2 style) is outside the processor's frames.
+FORM = Also("card-field-outside-processor", MERCHANT)
+
+SKIMMERS: tuple[Case, ...] = (
+    Case("ba-xhr-json", "RiskIQ, Inside the Magecart Breach of British Airways (2018)", "XHR", "plain",
+         (Egress("baways.com", "http", "plain"),), (FORM,)),
+    Case("newegg-fetch-form", "RiskIQ, Another Victim of the Magecart Assault Emerges: Newegg (2018)", "fetch",
+         "form", (Egress("neweggstats.com", "http", "form"),), (FORM,)),
+    Case("form-action-relay", "Sansec / Malwarebytes, fake checkout form relays", "form POST (navigation)",
+         "form", (Egress("secure-pay-gateway.com", "http", "form"),), (FORM,)),
+    Case("exif-image-pixel", "Malwarebytes Labs, Web skimmer hides within EXIF metadata (2020)", "image GET",
+         "base64", (Egress("cdn-imgstat.com", "http", "base64"),), (FORM,)),
+    Case("beacon-json", "Akamai / Jscrambler, sendBeacon skimmers", "sendBeacon", "plain",
+         (Egress("metrics-cdnjs.com", "beacon", "plain"),), (FORM,)),
+    Case("pagehide-keepalive", "Trustwave / Malwarebytes, exfiltration on leaving the page",
+         "fetch(keepalive) on pagehide", "base64", (Egress("leave-stats.com", "http", "base64"),), (FORM,)),
+    Case("kritec-websocket", "Sansec / Malwarebytes, Kritec (2023)", "WebSocket", "base64",
+         (Egress("ws.kritec-cdn.com", "websocket", "base64"),), (FORM,)),
+    Case("eventsource-hex", "Sansec, uncommon exfiltration channels", "EventSource URL", "hex",
+         (Egress("push.cdn-sync.net", "eventsource", "hex"),), (FORM,)),
+    Case("dns-prefetch-hint", "Akamai / academic, DNS-prefetch exfiltration", "DNS via resource hint", "plain",
+         (Egress("4000056655665556.d.dnsexfil.net", "dns", "plain"),), (FORM,)),
+    Case("dns-card-hostname", "Akamai / academic, DNS exfiltration", "DNS via card-derived host", "plain",
+         (Egress("4000056655665556.ns.c2-lookup.net", "dns", "plain"),), (FORM,)),
+    Case("unresolvable-host", "RiskIQ (2018), taken-down collector domains", "XHR, host does not resolve",
+         "base64", (Egress("takendown-skim.com", "http", "base64"),), (FORM,)),
+    Case("webrtc-datachannel-send", "Sansec, WebRTC skimmer", "WebRTC send()", "plain",
+         (Egress(None, "webrtc", "plain"),), (FORM,)),
+    Case("webrtc-label", "Sansec, WebRTC skimmer", "WebRTC label", "base64",
+         (Egress(None, "webrtc", "base64"),), (FORM,)),
+    Case("webrtc-ice-username", "Sansec, WebRTC skimmer", "WebRTC ICE username", "plain",
+         (Egress("turn.rtc-relay.net", "webrtc", "plain"),), (FORM,)),
+    Case("csp-blocked-fetch", "Sansec / Jscrambler, skimmers meeting a CSP", "fetch blocked by CSP", "base64",
+         (Egress("cdn-csp-skim.com", "http", "base64", blocked=True),), (FORM,)),
+    Case("dedicated-worker", "Akamai, skimmers in web workers", "dedicated worker", "base64",
+         (Egress("wrk-analytics.net", "http", "base64"),), (FORM,)),
+    Case("shared-worker", "Akamai, skimmers in web workers", "shared worker", "base64",
+         (Egress("shw-analytics.net", "http", "base64"),), (FORM,)),
+    Case("service-worker", "Jscrambler / Akamai, service-worker skimmers", "service worker", "base64",
+         (Egress("sw-cdn-metrics.com", "http", "base64"),), (FORM,)),
+    Case("redirect-chain", "Malwarebytes, redirecting tracking hosts", "redirect chain", "base64",
+         (Egress("trk.adnet-tracker.com", "http", "url+base64"), Egress("sink.adnet-cdn.net", "http", "base64")),
+         (FORM,)),
+    Case("iframe-other-host", "Sansec, hidden iframes", "iframe on another host", "base64url",
+         (Egress("frames.cdn-widgets.net", "http", "base64url"),), (FORM,)),
+    Case("lookalike-iframe", "Sansec / Malwarebytes, look-alike payment iframes", "iframe on a look-alike host",
+         "form", (Egress("api.stripe-checkout.net", "http", "form"),),
+         (Also("card-field-outside-processor", "js.stripe-checkout.net"),),
+         steps=("  - fill_card: [number, expiry, cvc]\n"
+                "  - click: {selector: \"#pay\", frame: \"#card-frame\"}\n"
+                "  - wait_for: {text: Payment received}\n")),
+    Case("fake-overlay", "Sansec, fake payment overlays", "fetch from an overlay", "plain",
+         (Egress("overlay-cdn.com", "http", "plain"),), (FORM,), steps=STRIPE_STEPS),
+    Case("keylogger", "Sansec, keyloggers", "XHR GET", "plain",
+         (Egress("keys.cdn-fonts.net", "http", "plain"),), (FORM,)),
+    Case("bot-evasion", "Sansec, skimmers hiding from bots", "fetch", "base64",
+         (Egress("cdn-jquery-ui.com", "http", "base64"),), (FORM,)),
+    Case("delayed-send", "Malwarebytes, delayed exfiltration", "fetch on a timer", "base64",
+         (Egress("late-sync.net", "http", "base64"),), (FORM,), settle_ms=1500),
+    Case("split-groups", "Akamai, split sends", "several image GETs", "split",
+         (Egress("split-px.net", "http", "split"),), (FORM,)),
+    Case("storage-staging", "Trustwave / Sucuri, staging in localStorage and cookies", "storage", "base64",
+         (), (FORM, Also("card-data-at-rest", MERCHANT, "storage", "localStorage:_ga_cache"),
+               Also("card-data-at-rest", MERCHANT, "storage", "cookie:_fbx"))),
+    Case("double-base64-404", "Akamai, 404-page skimmer and relay (2023)", "fetch to the merchant's host",
+         "base64+base64", (Egress(MERCHANT, "http", "base64+base64"),), (FORM,)),
+    Case("urlsafe-base64", "Sansec, URL-safe base64", "fetch GET", "base64url",
+         (Egress("b64u-stats.com", "http", "base64url"),), (FORM,)),
+    Case("reversed", "Sucuri, reversed strings", "fetch POST", "reversed",
+         (Egress("rev-metrics.com", "http", "reversed"),), (FORM,)),
+    Case("rot13-base64", "Sansec, ROT13 over base64", "fetch POST", "rot13+base64",
+         (Egress("rot-cdn.net", "http", "rot13+base64"),), (FORM,)),
+    Case("json-unicode-escapes", "Sucuri, unicode escapes", "XHR POST", "json",
+         (Egress("uni-escape.net", "http", "json"),), (FORM,)),
+    Case("gzip-compressionstream", "Jscrambler / Akamai, compressed loot", "fetch POST (gzip bytes)", "gzip",
+         (Egress("gz-telemetry.com", "http", "gzip"),), (FORM,)),
+    Case("sha256-digest", "carding write-ups, hashed card numbers", "fetch POST", "sha256",
+         (Egress("hash-match.net", "http", "sha256"),), (FORM,)),
+    Case("telegram-bot", "Malwarebytes Labs, Telegram Bot API exfiltration (2020)", "fetch GET", "plain",
+         (Egress("api.telegram.org", "http", "plain"),), (FORM,)),
+    Case("google-analytics-abuse", "Kaspersky Securelist, Web skimming with Google Analytics (2020)",
+         "image GET to a known host", "base64", (Egress("www.google-analytics.com", "http", "url+base64"),),
+         (FORM,), policy="  known_hosts: [www.google-analytics.com]\n"),
+)
+
+LEGIT: tuple[Case, ...] = (
+    Case("legit-stripe-elements", "Stripe Card Element docs", "processor iframe", "n/a", steps=STRIPE_STEPS),
+    Case("legit-processor-telemetry", "Stripe domains, fraud signals", "processor telemetry", "n/a", steps=STRIPE_STEPS),
+    Case("legit-receipt-last4", "Stripe PaymentMethod object", "fetch to the merchant", "n/a", steps=STRIPE_STEPS),
+    Case("legit-analytics-bin-last4", "PCI DSS 3.4.1", "fetch to analytics", "n/a", steps=STRIPE_STEPS,
+         policy="  known_hosts: [stats.example.net]\n"),
+    Case("legit-masked-replay", "session-replay masking", "beacon to session replay", "n/a", steps=STRIPE_STEPS),
+    Case("legit-prices-ids-dates", "lab: CVC/expiry look-alike digits", "fetch to analytics", "n/a", steps=STRIPE_STEPS,
+         policy="  known_hosts: [stats.example.net]\n"),
+    Case("legit-csp-report", "CSP3 report-uri", "CSP report", "n/a", steps=STRIPE_STEPS),
+    Case("legit-websocket-chat", "lab: help-desk chat", "WebSocket", "n/a", steps=STRIPE_STEPS),
+)
+
+ALL: tuple[Case, ...] = SKIMMERS + LEGIT
+BY_NAME = {c.name: c for c in ALL}
+# Collector-only hosts that answer (and record) without any files of their own. Hosts left out
+# on purpose never resolve: takendown-skim.com and the card-derived DNS names.
+COLLECTORS: tuple[str, ...] = (
+    "baways.com", "neweggstats.com", "secure-pay-gateway.com", "cdn-imgstat.com", "metrics-cdnjs.com",
+    "leave-stats.com", "ws.kritec-cdn.com", "push.cdn-sync.net", "cdn-csp-skim.com", "wrk-analytics.net",
+    "shw-analytics.net", "sw-cdn-metrics.com", "trk.adnet-tracker.com", "sink.adnet-cdn.net",
+    "frames.cdn-widgets.net", "api.stripe-checkout.net", "overlay-cdn.com", "keys.cdn-fonts.net",
+    "cdn-jquery-ui.com", "late-sync.net", "split-px.net", "b64u-stats.com", "rev-metrics.com",
+    "rot-cdn.net", "uni-escape.net", "gz-telemetry.com", "hash-match.net", "api.telegram.org",
+    "www.google-analytics.com", "replay.sessioncam-lab.com", "csp.report-collector.net",
+    "fonts.lab-typekit.net", "chat.helpdesk-lab.net", "turn.rtc-relay.net",
+)
