@@ -9,6 +9,13 @@ from typing import Any, Callable
 from . import Session, all_recorders
 from .frames import FrameRecorder
 
+# What a browser tells a page that is being left: hidden first, then pagehide.
+HIDE_JS = """() => {
+  try { Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+        Object.defineProperty(document, 'hidden', {value: true, configurable: true}); } catch (e) {}
+  try { document.dispatchEvent(new Event('visibilitychange')); } catch (e) {}
+  try { window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: false})); } catch (e) {}
+}"""
 SETTLE_BOUND_FACTOR = 5     # the settle period ends at last after this many times its length...
 SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never goes quiet cannot hang a run
 
@@ -73,7 +80,21 @@ class Recording:
                               "until the bound and stopped")
 
     def unload(self, settle_ms: int) -> None:
-        """Leave every page so that pagehide/unload handlers run, and catch what they send."""
+        """Leave every page so that pagehide/unload handlers run, and catch what they send.
+
+        A request sent while the document is really going away (fetch keepalive, sendBeacon on
+        pagehide) reaches the network without the page seeing it: Playwright reports no request for
+        it. So every frame is first told it is being hidden (visibilitychange, pagehide) while it is
+        still alive, and what its handlers send then is recorded with its body; the real navigation
+        follows."""
+        for page in self.live_pages():
+            for frame in page.frames:
+                try:
+                    frame.evaluate(HIDE_JS)
+                except Exception:  # detached or navigating frames have nothing left to hide
+                    pass
+        if self.live_pages():
+            self.wait(300)
         for page in self.live_pages():
             try:
                 page.goto("about:blank", timeout=5000)
