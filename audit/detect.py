@@ -24,6 +24,8 @@ API_CHANNEL = {"fetch": "http", "xhr": "http", "beacon": "beacon", "websocket": 
                "eventsource": "eventsource", "rtc-ice": "webrtc", "rtc-label": "webrtc",
                "rtc-send": "webrtc", "rtc-sdp": "webrtc", "dns-hint": "dns"}
 EXCERPT = 48
+# A STUN/TURN server URL (RFC 7064, RFC 7065): the peer a WebRTC configuration names.
+ICE_URL = re.compile(r"^(?:stuns?|turns?):\[?([A-Za-z0-9.\-_:]+?)\]?(?::\d+)?(?:\?.*)?$", re.I)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,15 @@ def _scan(data: bytes, card: Card, **where: object) -> Iterable[Sighting]:
     for match in find_card(data, card):
         yield Sighting(field=match.field, encoding=match.encoding, excerpt=_excerpt(data, match),
                        context_ok=match.context_ok, **where)  # type: ignore[arg-type]
+
+
+def ice_host(urls: str) -> str:
+    """The host of the first STUN/TURN URL in a space-separated list, "" when none names one."""
+    for url in urls.split():
+        m = ICE_URL.match(url)
+        if m:
+            return m.group(1).lower()
+    return ""
 
 
 def csp_blocked_urls(evidence: Evidence) -> list[tuple[str, str | None]]:
@@ -120,6 +131,8 @@ def _find(evidence: Evidence) -> list[Sighting]:
         if url in on_the_wire and not call.kind.startswith("rtc"):
             continue  # the request itself was recorded, with its body: that sighting stands
         host = host_of(url) if url else ""
+        if call.kind == "rtc-ice" and call.url:
+            host = ice_host(call.url)
         blocked = url in csp if url else False
         common = dict(channel=API_CHANNEL.get(call.kind, "http"), host=host, url=url or call.url,
                       frame_url=call.frame_url, blocked=blocked, blocked_by="csp" if blocked else None,
