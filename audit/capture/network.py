@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from ..evidence import RequestRecord
@@ -32,6 +33,7 @@ class NetworkRecorder(Recorder):
         context.on("response", self.on(self._response))
         context.on("requestfinished", self.on(self._finished))
         context.on("requestfailed", self.on(self._failed))
+        self._watch_shared_workers(context)
 
     def _request(self, request: Any) -> None:
         self.session.touch()
@@ -95,6 +97,69 @@ class NetworkRecorder(Recorder):
             work["blocked_by"] = "adblock"
         elif failure and "BLOCKED_BY_CSP" in failure:
             work["blocked_by"] = "csp"
+
+    # -- shared workers ---------------------------------------------------------------------------
+    # Playwright reports no request of a SharedWorker, and a skimmer can hand the card to one. The
+    # browser's own CDP session sees every shared worker as a target: attach to each, enable its
+    # network domain, and record its requests like any other worker's.
+    def _watch_shared_workers(self, context: Any) -> None:
+        browser = getattr(context, "browser", None)
+        if browser is None or browser.browser_type.name != "chromium":
+            return
+        cdp = browser.new_browser_cdp_session()
+        self._cdp = cdp
+        self._workers: dict[str, str] = {}      # CDP session id -> worker URL
+        self._cdp_requests: dict[str, int] = {}  # CDP request id -> key in self._work
+        cdp.on("Target.targetCreated", self.on(self._target_created))
+        cdp.on("Target.receivedMessageFromTarget", self.on(self._target_message))
+        cdp.send("Target.setDiscoverTargets", {"discover": True})
+
+    def _target_created(self, event: dict[str, Any]) -> None:
+        info = event.get("targetInfo") or {}
+        if info.get("type") != "shared_worker":
+            return
+        attached = self._cdp.send("Target.attachToTarget", {"targetId": info["targetId"], "flatten": False})
+        session = attached["sessionId"]
+        self._workers[session] = info.get("url", "")
+        self._cdp.send("Target.sendMessageToTarget", {"sessionId": session, "message": json.dumps(
+            {"id": 1, "method": "Network.enable", "params": {}})})
+
+    def _target_message(self, event: dict[str, Any]) -> None:
+        worker_url = self._workers.get(event.get("sessionId", ""))
+        if worker_url is None:
+            return
+        message = json.loads(event.get("message") or "{}")
+        method, params = message.get("method"), message.get("params") or {}
+        if method == "Network.requestWillBeSent":
+            self.session.touch()
+            request = params.get("request") or {}
+            body = request.get("postData")
+            if body is None and request.get("postDataEntries"):
+                raw = b"".join(base64.b64decode(e.get("bytes", "")) for e in request["postDataEntries"])
+            else:
+                raw = body.encode("utf-8", "surrogatepass") if body else b""
+            rtype = str(params.get("type") or "Fetch").lower()
+            key = -(len(self._cdp_requests) + 1)  # never an id() of a Playwright object
+            self._cdp_requests[params.get("requestId", "")] = key
+            self._work[key] = {
+                "id": f"r{len(self._order) + 1}", "method": request.get("method", "GET"),
+                "url": request.get("url", ""), "host": host_of(request.get("url", "")),
+                "resource_type": rtype, "frame_url": worker_url, "source": "worker", "page": 0,
+                "channel": "beacon" if rtype in BEACON_TYPES else "http",
+                "headers": {k.lower(): str(v) for k, v in (request.get("headers") or {}).items()},
+                "body_b64": base64.b64encode(raw).decode() if raw else None, "time": self.session.now()}
+            self._order.append(key)
+        elif method in ("Network.responseReceived", "Network.loadingFailed"):
+            work = self._work.get(self._cdp_requests.get(params.get("requestId", ""), 0))
+            if work is None:
+                return
+            self.session.touch()
+            if method == "Network.responseReceived":
+                response = params.get("response") or {}
+                work["status"] = response.get("status")
+                work["response_headers"] = {k.lower(): str(v) for k, v in (response.get("headers") or {}).items()}
+            else:
+                work["failure"] = "net::" + str(params.get("errorText", "")).removeprefix("net::")
 
     def export(self) -> dict[str, Any]:
         return {"requests": tuple(RequestRecord(**self._work[k]) for k in self._order)}
