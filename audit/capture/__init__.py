@@ -9,7 +9,7 @@ Nothing from Playwright leaves this package.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from ..evidence import ErrorRecord
 
@@ -39,6 +39,14 @@ class Session:
 
     def note(self, message: str) -> None:
         self.notes.append(message)
+
+    def live_frames(self, pages: list[Any]) -> Iterator[tuple[int, Any]]:
+        """(page index, frame) for every frame of every open page."""
+        for page in pages:
+            if not page.is_closed():
+                index = self.page_index(page)
+                for frame in page.frames:
+                    yield index, frame
 
     def error(self, stage: str, message: str) -> None:
         self.errors.append(ErrorRecord(stage=stage, message=message))

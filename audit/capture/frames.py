@@ -77,12 +77,8 @@ class FrameRecorder(Recorder):
         record["card_inputs"].update(found["inputs"])
 
     def snapshot(self, pages: list[Any]) -> None:
-        for page in pages:
-            if page.is_closed():
-                continue
-            index = self.session.page_index(page)
-            for frame in page.frames:
-                self._inspect(frame, index)
+        for index, frame in self.session.live_frames(pages):
+            self._inspect(frame, index)
 
     def export(self) -> dict[str, Any]:
         keys = list(self._frames)

@@ -62,18 +62,14 @@ class ScriptRecorder(Recorder):
             "url": url, "frame_url": frame_url, "sha384": digest, "page": page, "size": len(body)})
 
     def snapshot(self, pages: list[Any]) -> None:
-        for page in pages:
-            if page.is_closed():
+        for index, frame in self.session.live_frames(pages):
+            try:
+                found = frame.evaluate(INLINE_AND_SRI_JS)
+            except Exception:
                 continue
-            index = self.session.page_index(page)
-            for frame in page.frames:
-                try:
-                    found = frame.evaluate(INLINE_AND_SRI_JS)
-                except Exception:
-                    continue
-                self._sri.update(found["sri"])
-                for text in found["inline"]:
-                    self._add("inline", frame.url, text.encode(), index)
+            self._sri.update(found["sri"])
+            for text in found["inline"]:
+                self._add("inline", frame.url, text.encode(), index)
 
     def export(self) -> dict[str, Any]:
         return {"scripts": tuple(ScriptRecord(**rec, sri=self._sri.get(rec["url"]))

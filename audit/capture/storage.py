@@ -51,20 +51,16 @@ class StorageRecorder(Recorder):
         for cookie in self._context.cookies():
             self._keep(StorageRecord(origin=cookie.get("domain", ""), kind="cookie",
                                      key=cookie.get("name", ""), value=cookie.get("value", "")))
-        for page in pages:
-            if page.is_closed():
+        for index, frame in self.session.live_frames(pages):
+            if not frame.url.startswith(("http:", "https:")):
                 continue
-            index = self.session.page_index(page)
-            for frame in page.frames:
-                if not frame.url.startswith(("http:", "https:")):
-                    continue
-                try:
-                    found = frame.evaluate(WEB_STORAGE_JS)
-                except Exception:
-                    continue
-                for kind, key, value in found["items"]:
-                    self._keep(StorageRecord(origin=found["origin"], kind=kind, key=key, value=value,
-                                             page=index))
+            try:
+                found = frame.evaluate(WEB_STORAGE_JS)
+            except Exception:
+                continue
+            for kind, key, value in found["items"]:
+                self._keep(StorageRecord(origin=found["origin"], kind=kind, key=key, value=value,
+                                         page=index))
 
     def _keep(self, record: StorageRecord) -> None:
         self._items.setdefault((record.origin, record.kind, record.key, record.value), record)
