@@ -106,7 +106,7 @@ class CardAudit:
         from .result import build_result
 
         self.recording.settle(self.settle_ms)
-        self.recording.snapshot()
+        self.recording.snapshot(final=True)
         fields = self.recording.export()
         start = self._start_url(fields)
         browser = self.context.browser

@@ -17,7 +17,7 @@ from .errors import InconclusiveError
 from .evidence import Evidence, StepRecord
 
 Progress = Callable[[str], None]
-UNLOAD_SETTLE_MS = 800      # after pagehide, for beacons sent on the way out
+UNLOAD_SETTLE_MS = 500      # after pagehide, for beacons sent on the way out
 
 
 def _first_line(message: str) -> str:
@@ -147,7 +147,7 @@ class Run:
             context.new_page()
             completed = self._drive(card, profile)
             self.recording.settle(self.scenario.settle_ms)
-            self.recording.snapshot()
+            self.recording.snapshot(final=True)
             self._shoot("final")
             self.recording.unload(UNLOAD_SETTLE_MS)
             self._stop_trace(context, completed)

@@ -64,6 +64,7 @@ class Recorder:
     """Base recorder. Subclasses override what they need."""
 
     name = "recorder"
+    per_step = True  # False: snapshot only once the flow is over (costly looks at settled state)
 
     def __init__(self, session: Session) -> None:
         self.session = session

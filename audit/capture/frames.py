@@ -43,13 +43,10 @@ class FrameRecorder(Recorder):
 
     def note_typed(self, frame: Any, field: str) -> None:
         """The runner typed a canary field into this frame."""
-        page = self.session.page_index(frame.page)
-        try:
-            url = frame.evaluate("() => location.href")
-        except Exception:
-            url = None
-        self._see(frame, page, url)["typed"].add(field)
-        self._inspect(frame, page)
+        record = self._inspect(frame, self.session.page_index(frame.page))
+        if record is None:  # gone already: key it by what Playwright last knew of it
+            record = self._see(frame, self.session.page_index(frame.page))
+        record["typed"].add(field)
 
     def _see(self, frame: Any, page: int, url: str | None = None) -> dict[str, Any]:
         url = url or frame.url
@@ -67,14 +64,15 @@ class FrameRecorder(Recorder):
                                  "card_inputs": set(), "typed": set()}
         return self._frames[key]
 
-    def _inspect(self, frame: Any, page: int) -> None:
+    def _inspect(self, frame: Any, page: int) -> dict[str, Any] | None:
         try:
             found = frame.evaluate(CARD_INPUTS_JS)
         except Exception:  # detached or navigating: what was seen before stays recorded
-            return
+            return None
         # Key by the document's own location: Playwright may not yet know a fresh iframe's URL.
         record = self._see(frame, page, found["url"])
         record["card_inputs"].update(found["inputs"])
+        return record
 
     def snapshot(self, pages: list[Any]) -> None:
         for index, frame in self.session.live_frames(pages):

@@ -52,9 +52,11 @@ class Recording:
         if index:
             self._progress(f"  popup opened: {page.url}")
 
-    def snapshot(self) -> None:
+    def snapshot(self, final: bool = False) -> None:
+        """Let recorders look at live state: after each step, and once more at the end (`final`)."""
         for recorder in self.recorders:
-            self.session.guard(recorder.name, recorder.snapshot, self.pages)
+            if final or recorder.per_step:
+                self.session.guard(recorder.name, recorder.snapshot, self.pages)
 
     def wait(self, ms: int) -> None:
         live = self.live_pages()
@@ -66,11 +68,14 @@ class Recording:
                 pass
         time.sleep(ms / 1000)
 
-    def settle(self, settle_ms: int) -> None:
-        """Keep capturing until the network has been quiet for `settle_ms` (bounded)."""
+    def settle(self, settle_ms: int, from_now: bool = False) -> None:
+        """Keep capturing until the network has been quiet for `settle_ms` (bounded), counted from
+        the last network event, or from now when something that sends nothing visible just
+        happened (pages being left)."""
         quiet = settle_ms / 1000
         bound = time.monotonic() + min(quiet * SETTLE_BOUND_FACTOR, SETTLE_BOUND_MAX_S)
-        self.session.touch()
+        if from_now:
+            self.session.touch()
         while time.monotonic() < bound:
             if time.monotonic() - self.session.last_activity >= quiet:
                 return
@@ -94,13 +99,13 @@ class Recording:
                 except Exception:  # detached or navigating frames have nothing left to hide
                     pass
         if self.live_pages():
-            self.wait(300)
+            self.wait(150)
         for page in self.live_pages():
             try:
                 page.goto("about:blank", timeout=5000)
             except Exception:
                 pass
-        self.settle(settle_ms)
+        self.settle(settle_ms, from_now=True)
 
     def export(self) -> dict[str, Any]:
         """Evidence fields from every recorder, plus errors and notes."""
