@@ -42,9 +42,12 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
                     sightings: list[Sighting]) -> list[str]:
     out: list[str] = []
     typed: dict[str, set[str]] = defaultdict(set)
+    popup_hosts: set[str] = set()
     for frame in evidence.frames:
         for field in frame.typed_fields:
             typed[field].add(frame.host or frame.url)
+            if frame.page and frame.parent is None:
+                popup_hosts.add(frame.host or frame.url)
     flow = evidence.steps
     if evidence.completed:
         out.append(f"The payment flow completed: {_plural(len(flow), 'step')} ran without error.")
@@ -64,7 +67,8 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
         hosts = sorted(typed[field])
         where = ", ".join(hosts)
         word = FIELD_WORDS[field]
-        out.append(f"The {word} was typed key by key in a frame served by {where}"
+        kind = "a popup window" if set(hosts) <= popup_hosts else "a frame"
+        out.append(f"The {word} was typed key by key in {kind} served by {where}"
                    f"{'' if all(policy.party(h) == 'processor' for h in hosts) else ' (not the processor)'}.")
         receivers: dict[str, set[str]] = defaultdict(set)
         for s in sightings:
