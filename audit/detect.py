@@ -125,11 +125,14 @@ def _find(evidence: Evidence) -> list[Sighting]:
     for url, frame_url in csp_blocked_urls(evidence):
         out += _scan(url.encode(), card, channel="http", host=host_of(url), url=url, location="url",
                      frame_url=frame_url, blocked=True, blocked_by="csp")
-    on_the_wire = {r.url for r in evidence.requests} | {w.url for w in evidence.websockets}
+    # A call whose request was recorded with its body is already judged by that request. One whose
+    # body the network layer did not get (a stream, a Blob, a keepalive send) is judged here.
+    with_body = {r.url for r in evidence.requests if r.body_b64} | {w.url for w in evidence.websockets}
+    on_the_wire = {r.url for r in evidence.requests}
     for call in evidence.api_calls:
         url = call.url if call.url and "://" in call.url else None
-        if url in on_the_wire and not call.kind.startswith("rtc"):
-            continue  # the request itself was recorded, with its body: that sighting stands
+        if not call.kind.startswith("rtc") and (url in with_body or (url in on_the_wire and not call.data)):
+            continue
         host = host_of(url) if url else ""
         if call.kind == "rtc-ice" and call.url:
             host = ice_host(call.url)

@@ -48,6 +48,7 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
             typed[field].add(frame.host or frame.url)
             if frame.page and frame.parent is None:
                 popup_hosts.add(frame.host or frame.url)
+    request_of = {r.url: r.id for r in evidence.requests}  # an API call's sighting counts as its request
     flow = evidence.steps
     if evidence.completed:
         out.append(f"The payment flow completed: {_plural(len(flow), 'step')} ran without error.")
@@ -73,7 +74,8 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
         receivers: dict[str, set[str]] = defaultdict(set)
         for s in sightings:
             if s.field == field and s.channel not in ("console", "storage") and s.context_ok:
-                receivers[s.host or "an unnamed peer"].add(s.request_id or s.url or s.location)
+                receivers[s.host or "an unnamed peer"].add(
+                    s.request_id or request_of.get(s.url or "") or s.url or s.location)
         if not receivers:
             out.append(f"The {word} was not seen leaving the browser in any encoding card-audit knows"
                        f"{' (a processor that encrypts card data in the browser looks like this)' if field == 'number' else ''}.")
