@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from .errors import InputError
 from .evidence import Evidence
+from .profiles.fields import HostPattern
 from .hosts import host_of, matches_any
 from .policy import RULE_SEVERITY, Finding
 from .yamlsrc import load_yaml, validate
@@ -64,7 +65,7 @@ class Baseline(BaseModel):
     page: str = ""
     approved_at: str = ""
     approved_from: str = ""
-    processor_hosts: list[str] = []
+    processor_hosts: list[HostPattern] = []
     scripts: list[BaselineScript] = []
     headers: dict[str, str | None] = {}
     _file: str = PrivateAttr("")            # where it was loaded from, shown in the report
@@ -113,9 +114,9 @@ def approve(result: dict[str, Any], output: Path) -> int:
         raise InputError(f"{result.get('scenario', {}).get('file') or 'result'}: verdict is {verdict!r}: "
                          "only a passing run can be approved as the baseline (fix the findings, re-run)")
     policy = result.get("policy") or {}
-    # Frames the processor serves: their inner scripts are the processor's own PCI scope.
-    processor_hosts = list(dict.fromkeys([*policy.get("processor_hosts", []),
-                                          *policy.get("card_frame_hosts", [])]))
+    # Frames the processor serves (by its profile): their inner scripts are its own PCI scope. Hosts
+    # a scenario merely allows to frame card inputs stay in the inventory.
+    processor_hosts = list(policy.get("processor_hosts", []))
     entries: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for s in payment_page_scripts(result.get("scripts", []), processor_hosts):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from urllib.parse import unquote_to_bytes
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Iterable
@@ -165,17 +166,42 @@ def _find(evidence: Evidence) -> list[Sighting]:
     return out
 
 
+DIGIT_RUN = re.compile(rb"\d+")
+
+
+def digit_stream_split(payloads: list[bytes], number: str) -> tuple[int, ...]:
+    """Indexes of the payloads that, read in order, spell the number in pieces of any size: a
+    keylogger's one key per request, halves, uneven chunks. Three readings of the digit runs are
+    tried (all of them, each payload's first, each payload's last) so that counters and ids sent
+    beside the pieces do not hide them; a hit must span two payloads or more."""
+    runs = [[m.group().decode() for m in DIGIT_RUN.finditer(unquote_to_bytes(p))] for p in payloads]
+    for pick in (lambda r: r, lambda r: r[:1], lambda r: r[-1:]):
+        stream, owner = "", []
+        for index, found in enumerate(runs):
+            for run in pick(found):
+                stream += run
+                owner += [index] * len(run)
+        at = stream.find(number)
+        if at >= 0:
+            spanned = tuple(sorted(set(owner[at:at + len(number)])))
+            if len(spanned) > 1:
+                return spanned
+    return ()
+
+
 def _split_sightings(evidence: Evidence) -> list[Sighting]:
-    """The number cut into its groups and sent in pieces to one host."""
+    """The number cut into pieces and sent to one host over several requests, in time order."""
     by_host: dict[str, list] = defaultdict(list)
-    for req in evidence.requests:
+    for req in sorted(evidence.requests, key=lambda r: r.time):
         by_host[req.host].append(req)
     out = []
     for host, reqs in by_host.items():
         if len(reqs) < 2 or not host:
             continue
         chunks = [r.url.encode() + b"\n" + r.body for r in reqs]
-        for combo in find_split_number(chunks, evidence.card)[:1]:
+        combos = find_split_number(chunks, evidence.card)[:1] or \
+            [c for c in [digit_stream_split(chunks, evidence.card.number)] if c]
+        for combo in combos:
             first = reqs[combo[0]]
             ids = ", ".join(reqs[i].id for i in combo)
             out.append(Sighting(field="number", encoding="split", channel=first.channel, host=host,

@@ -39,12 +39,14 @@ class HostPolicy:
     def party(self, host: str) -> str:
         if not host:
             return "local"
-        if matches_any(host, self.processor_hosts + self.card_data_hosts + self.card_frame_hosts):
+        # Only the profile makes a host the processor's: a host a scenario allows to receive card
+        # data or to frame card inputs is allowed that, not exempted from every other check.
+        if matches_any(host, self.processor_hosts):
             return "processor"
         if (self.merchant_domain and registrable_domain(host) == self.merchant_domain) or \
                 matches_any(host, self.merchant_hosts):
             return "merchant"
-        if matches_any(host, self.known_hosts):
+        if matches_any(host, self.known_hosts + self.card_data_hosts + self.card_frame_hosts):
             return "known"
         return "unlisted"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 MASK = "••••"
 SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
@@ -73,6 +73,8 @@ def mask_foreign_cards(text: str, canary_number: str) -> str:
     return _DIGIT_RUN.sub(lambda m: _mask_run(m.group(0), canary), text)
 
 
-def redact_headers(headers: Mapping[str, V]) -> dict[str, V | str]:
-    """A copy of `headers` with cookies and credentials replaced by "[redacted]"."""
-    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+def redact_headers(headers: Mapping[str, V], keep: Callable[[V], bool] | None = None) -> dict[str, V | str]:
+    """A copy of `headers` with cookies and credentials replaced by "[redacted]", except values
+    `keep` says must stay (one that carries the canary card is evidence, and the canary is no secret)."""
+    return {k: (REDACTED if k.lower() in SECRET_HEADERS and not (keep and keep(v)) else v)
+            for k, v in headers.items()}

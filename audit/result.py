@@ -10,6 +10,7 @@ from . import __version__
 from .detect import Sighting
 from .evidence import Evidence
 from .hosts import matches_any
+from .match import find_card
 from .policy import FLAGGED_FIELDS, SEVERITY_ORDER, Finding, HostPolicy, frame_host, judge
 from .redact import mask_foreign_cards, redact_headers
 
@@ -100,6 +101,11 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
     return out
 
 
+def _carries_card(card: Any) -> Any:
+    """For redaction: a secret value that holds the canary is kept, being evidence."""
+    return lambda value: bool(value) and bool(find_card(str(value), card))
+
+
 def _mask_text(text: str | None, canary: str) -> str | None:
     return mask_foreign_cards(text, canary) if text else text
 
@@ -121,7 +127,10 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
     findings, sightings = judge(evidence, policy)
     findings = sorted(findings + list(extra_findings or []), key=lambda f: SEVERITY_ORDER.index(f.severity))
     canary = evidence.card.number
+    keep = _carries_card(evidence.card)
     errors = [{"stage": e.stage, "message": e.message} for e in evidence.errors]
+    errors += [{"stage": "step", "message": f"step {n} ({s.action} {s.target}): {s.error}"}
+               for n, s in enumerate(evidence.steps, start=1) if not s.ok]
     if not any("number" in f.typed_fields for f in evidence.frames) and evidence.completed:
         errors.append({"stage": "analysis", "message": "the canary card was never typed (no fill_card "
                        "or {card.*} step reached a field): the run proves nothing about card data"})
@@ -169,34 +178,35 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
             "channel": r.channel, "status": r.status, "failure": r.failure,
             "blocked_by_client": r.blocked_by_client, "blocked_by": r.blocked_by,
             "party": policy.party(r.host), "card_fields": sorted(fields_by_request.get(r.id, ())),
-            "headers": redact_headers(r.headers), "body_b64": _mask_body(r.body_b64, canary),
-            "response_headers": redact_headers(r.response_headers), "redirected_from": r.redirected_from,
+            "headers": redact_headers(r.headers, keep), "body_b64": _mask_body(r.body_b64, canary),
+            "response_headers": redact_headers(r.response_headers, keep), "redirected_from": r.redirected_from,
             "time": r.time} for r in evidence.requests],
-        "websockets": [{"id": w.id, "url": w.url, "host": w.host, "page": w.page, "error": w.error,
+        "websockets": [{"id": w.id, "url": _mask_text(w.url, canary), "host": w.host, "page": w.page, "error": w.error,
                         "party": policy.party(w.host),
                         "frames": [{"direction": f.direction, "payload_b64": _mask_body(f.payload_b64, canary),
                                     "time": f.time} for f in w.frames]} for w in evidence.websockets],
-        "console": [{"type": c.type, "text": _mask_text(c.text, canary), "url": c.url,
+        "console": [{"type": c.type, "text": _mask_text(c.text, canary), "url": _mask_text(c.url, canary),
                      "frame_url": c.frame_url, "page": c.page, "source": c.source,
                      "blocked_by_client": c.blocked_by_client, "time": c.time} for c in evidence.console],
-        "frames": [{"index": f.index, "url": f.url, "host": f.host, "parent": f.parent, "page": f.page,
+        "frames": [{"index": f.index, "url": _mask_text(f.url, canary), "host": f.host, "parent": f.parent, "page": f.page,
                     "name": f.name, "card_inputs": list(f.card_inputs), "typed_fields": list(f.typed_fields),
                     "allowed": not ({*f.card_inputs, *f.typed_fields} & set(FLAGGED_FIELDS))
                     or matches_any(frame_host(f, evidence.frames), policy.card_frame_hosts)}
                    for f in evidence.frames],
         "scripts": [{"url": s.url, "frame_url": s.frame_url, "sha384": s.sha384, "sri": s.sri,
                      "page": s.page, "size": s.size} for s in evidence.scripts],
-        "storage": [{"origin": s.origin, "kind": s.kind, "key": s.key,
-                     "value": "[redacted]" if s.kind == "cookie" else _mask_text(s.value, canary),
+        "storage": [{"origin": s.origin, "kind": s.kind, "key": _mask_text(s.key, canary),
+                     "value": "[redacted]" if s.kind == "cookie" and not keep(f"{s.key}={s.value}")
+                     else _mask_text(s.value, canary),
                      "page": s.page} for s in evidence.storage],
-        "api_calls": [{"kind": a.kind, "url": a.url, "data": _mask_text(a.data, canary),
+        "api_calls": [{"kind": a.kind, "url": _mask_text(a.url, canary), "data": _mask_text(a.data, canary),
                        "frame_url": a.frame_url, "page": a.page, "time": a.time, "script": a.script}
                       for a in evidence.api_calls],
         "webrtc": [{"kind": a.kind, "url": a.url, "data": _mask_text(a.data, canary), "frame_url": a.frame_url}
                    for a in evidence.api_calls if a.kind.startswith("rtc")],
-        "dns": [{"host": d.host, "source": d.source, "preconnect": d.preconnect, "frame_url": d.frame_url,
+        "dns": [{"host": _mask_text(d.host, canary), "source": d.source, "preconnect": d.preconnect, "frame_url": d.frame_url,
                  "party": policy.party(d.host)} for d in evidence.dns],
-        "page_headers": redact_headers(evidence.page_headers),
+        "page_headers": redact_headers(evidence.page_headers, keep),
         "screenshots": list(evidence.screenshots),
         "policy": policy.to_dict(),
         "errors": errors,
@@ -224,7 +234,8 @@ def evidence_from_result(result: dict[str, Any]) -> Evidence:
         "api_calls": result.get("api_calls", []), "page_headers": result.get("page_headers", {}),
         "dns": [{k: v for k, v in d.items() if k != "party"} for d in result.get("dns", [])],
         "screenshots": result.get("screenshots", []),
-        "errors": [e for e in result.get("errors", []) if e.get("stage") != "analysis"],
+        # "analysis" and "step" errors are derived again from the evidence when it is judged
+        "errors": [e for e in result.get("errors", []) if e.get("stage") not in ("analysis", "step")],
         "adblock": result.get("adblock", False), "tool_version": result.get("tool", {}).get("version", ""),
         "notes": result.get("notes", []),
     }

@@ -20,6 +20,14 @@ Progress = Callable[[str], None]
 UNLOAD_SETTLE_MS = 500      # after pagehide, for beacons sent on the way out
 
 
+def _quietly(close: Any) -> None:
+    """Tear-down must not replace a run's evidence with its own error."""
+    try:
+        close()
+    except Exception:
+        pass
+
+
 def _first_line(message: str) -> str:
     """Playwright's error text, first line, without its call log."""
     text = str(message).strip().splitlines()[0] if str(message).strip() else type(message).__name__
@@ -73,14 +81,14 @@ class Run:
                         if "Executable doesn't exist" in str(exc) else "")
                 raise InconclusiveError(f"cannot use the Playwright server at {self.config.connect}: "
                                         f"{_first_line(exc)}{hint}") from exc
-            stack.callback(browser.close)
+            stack.callback(_quietly, browser.close)
             self._check_remote_args(browser)
             return browser
         else:
             browser = playwright.chromium.launch(
                 executable_path=find_browser(self.config.executable_path), headless=headless,
                 slow_mo=self.config.slow_mo_ms or None, args=args)
-        stack.callback(browser.close)
+        stack.callback(_quietly, browser.close)
         return browser
 
     def _check_remote_args(self, browser: Any) -> None:
@@ -127,7 +135,7 @@ class Run:
             if getattr(self.scenario, "demo", False):
                 from .demo import DemoWorld
                 world = DemoWorld().start()
-                stack.callback(world.stop)
+                stack.callback(_quietly, world.stop)
                 hosts = {**world.host_map(), **hosts}
                 spki, offline = world.spki_sha256, True
             playwright = stack.enter_context(sync_playwright())
@@ -135,7 +143,7 @@ class Run:
             browser = self._launch(stack, playwright, hosts, spki, offline, netlog)
             browser_name = f"Chromium {browser.version}"
             context = self._new_context(browser)
-            stack.callback(self._close_context, context)
+            stack.callback(_quietly, context.close)
             context.set_default_timeout(self._timeout())
             if self.adblock:
                 from .blocking import attach_blocker
@@ -144,13 +152,19 @@ class Run:
             if self.config.trace != "off":
                 context.tracing.start(screenshots=True, snapshots=True)
             browser.on("disconnected", lambda _b: self.recording.session.error("browser", "the browser disconnected"))
-            context.new_page()
-            completed = self._drive(card, profile)
-            self.recording.settle(self.scenario.settle_ms)
-            self.recording.snapshot(final=True)
-            self._shoot("final")
-            self.recording.unload(UNLOAD_SETTLE_MS)
-            self._stop_trace(context, completed)
+            completed = False
+            try:
+                context.new_page()
+                completed = self._drive(card, profile)
+                # The longer of the scenario's and the config's settle period: more capture is safer.
+                self.recording.settle(max(self.scenario.settle_ms, self.config.settle_ms or 0))
+                self.recording.snapshot(final=True)
+                self._shoot("final")
+                self.recording.unload(UNLOAD_SETTLE_MS)
+                self._stop_trace(context, completed)
+            except Exception as exc:  # noqa: BLE001 - keep what was recorded; the run is inconclusive
+                self.recording.session.error("browser", f"the run broke: {_first_line(exc)}")
+                completed = False
             # Exported before the browser closes: closing is not a crash.
             return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name)
 
@@ -215,12 +229,6 @@ class Run:
             context.tracing.stop(path=str(self.out_dir / "trace.zip"))
         except Exception as exc:
             self.recording.session.error("capture", f"trace: {_first_line(exc)}")
-
-    def _close_context(self, context: Any) -> None:
-        try:
-            context.close()
-        except Exception:
-            pass
 
     def _evidence(self, card: Any, started_at: str, duration: float, completed: bool,
                   browser_name: str) -> Evidence:

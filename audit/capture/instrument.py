@@ -48,7 +48,18 @@ INIT_JS = r"""
           return m ? m[0] : ''; } catch (e) { return ''; }
   };
   const send = (kind, url, data) => {
-    try { rec(kind, url == null ? null : (kind.startsWith('rtc') ? String(url) : absolute(url)), text(data), caller()); } catch (e) {}
+    try {
+      const where = url == null ? null : (kind.startsWith('rtc') ? String(url) : absolute(url));
+      const who = caller();
+      // A Blob's bytes can only be read asynchronously; the request itself does not carry them
+      // in what the network layer reports (sendBeacon and fetch with a Blob body).
+      if (typeof Blob !== 'undefined' && data instanceof Blob) {
+        data.slice(0, LIMIT).arrayBuffer().then((buf) => { try { rec(kind, where, text(buf), who); } catch (e) {} },
+                                               () => { try { rec(kind, where, '[blob unreadable]', who); } catch (e) {} });
+        return;
+      }
+      rec(kind, where, text(data), who);
+    } catch (e) {}
   };
   const wrap = (obj, name, make) => {
     try { const orig = obj[name]; if (typeof orig !== 'function') return;

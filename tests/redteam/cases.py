@@ -111,6 +111,12 @@ SKIMMERS: tuple[Case, ...] = (
          (Egress("overlay-cdn.com", "http", "plain"),), (FORM,), steps=STRIPE_STEPS),
     Case("keylogger", "Sansec, keyloggers", "XHR GET", "plain",
          (Egress("keys.cdn-fonts.net", "http", "plain"),), (FORM,)),
+    Case("keylogger-per-key", "Sansec, keyloggers", "image GET per keystroke", "split",
+         (Egress("px.keystroke-cdn.net", "http", "split"),), (FORM,)),
+    Case("split-halves", "Trustwave / Malwarebytes, split card data", "fetch, twice", "split",
+         (Egress("halves-sync.net", "http", "split"),), (FORM,)),
+    Case("blob-beacon", "Akamai / Jscrambler, sendBeacon skimmers", "sendBeacon with a Blob", "plain",
+         (Egress("blob-metrics.net", "beacon", "plain"),), (FORM,)),
     Case("bot-evasion", "Sansec, skimmers hiding from bots", "fetch", "base64",
          (Egress("cdn-jquery-ui.com", "http", "base64"),), (FORM,)),
     Case("delayed-send", "Malwarebytes, delayed exfiltration", "fetch on a timer", "base64",
@@ -167,4 +173,5 @@ COLLECTORS: tuple[str, ...] = (
     "rot-cdn.net", "uni-escape.net", "gz-telemetry.com", "hash-match.net", "api.telegram.org",
     "www.google-analytics.com", "replay.sessioncam-lab.com", "csp.report-collector.net",
     "fonts.lab-typekit.net", "chat.helpdesk-lab.net", "turn.rtc-relay.net",
+    "px.keystroke-cdn.net", "halves-sync.net", "blob-metrics.net",
 )
