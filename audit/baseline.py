@@ -193,6 +193,13 @@ def compare(evidence: Evidence, baseline: Baseline) -> tuple[list[Finding], dict
         rows.append({"url": url, "sha384": digest, "status": status,
                      "justification": entry.justification if entry else "",
                      "owner": entry.owner if entry else ""})
+    # Fail closed: an approved script that was never read whole in this run has an unconfirmed
+    # hash, and a gate cannot pass what it could not check.
+    for url in sorted({r["url"] for r in rows if r["status"] == "unread"}):
+        if all(r["status"] == "unread" for r in rows if r["url"] == url):
+            findings.append(_finding("script-changed", f"script {url} could not be read in this run "
+                                     "(its page navigated away first): its hash is unconfirmed; re-run",
+                                     url=url, host=host_of(url) or None))
     seen_urls = {r["url"] for r in rows if r["url"] != "inline"}
     for b in baseline.scripts:
         if (b.url, b.sha384) in seen or b.url in seen_urls:

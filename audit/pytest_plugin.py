@@ -54,6 +54,21 @@ def card_audit_policy(pytestconfig: pytest.Config) -> dict[str, list[str]]:
     return {"known_hosts": list(pytestconfig.getoption("--card-audit-known-host"))}
 
 
+UNANNOUNCED_JS = """(() => {
+  try { Object.defineProperty(Navigator.prototype, 'webdriver', {get: () => false, configurable: true}); } catch (e) {}
+  try { const ua = navigator.userAgent.replace('HeadlessChrome', 'Chrome');
+        Object.defineProperty(Navigator.prototype, 'userAgent', {get: () => ua, configurable: true}); } catch (e) {}
+})();"""
+ANNOUNCED_JS = "() => navigator.webdriver === true || /HeadlessChrome/.test(navigator.userAgent)"
+
+
+def launch_args() -> list[str]:
+    """Chromium flags card-audit's own runs use: no background traffic, no automation banner.
+    For `browser_type_launch_args` in a conftest: {"args": audit.pytest_plugin.launch_args()}."""
+    from .browser import QUIET_ARGS, STEALTH_ARGS
+    return [*QUIET_ARGS, *STEALTH_ARGS]
+
+
 class CardAudit:
     """A recording of one test's browser context, and its judgement."""
 
@@ -70,6 +85,10 @@ class CardAudit:
         self.source = source
         self.settle_ms = settle_ms
         self.recording = Recording(context)
+        # A skimmer that hides from bots must still show itself. Tests launch the browser their own
+        # way, so the page is told what card-audit's own runs say at launch: no webdriver flag, no
+        # "HeadlessChrome". judge() checks that it held and fails closed when it did not.
+        context.add_init_script(UNANNOUNCED_JS)
         self.steps: list[StepRecord] = []
         self.result: dict[str, Any] | None = None
         self._t0 = datetime.now(timezone.utc)
@@ -99,14 +118,27 @@ class CardAudit:
                 return request.url
         return next((p.url for p in self.recording.pages if p.url.startswith("http")), "")
 
-    def judge(self) -> dict[str, Any]:
-        """Settle, judge the recording, write result.json and the report; returns the result."""
+    def judge(self, leave_pages: bool = True) -> dict[str, Any]:
+        """Settle, judge the recording, write result.json and the report; returns the result.
+
+        With `leave_pages` (the default) the pages are left (about:blank) before judging, so data
+        sent on pagehide is seen; pass False to keep using them afterwards."""
         from .outputs import write_run
         from .policy import HostPolicy
         from .result import build_result
 
         self.recording.settle(self.settle_ms)
         self.recording.snapshot(final=True)
+        for page in self.recording.live_pages()[:1]:
+            try:
+                if page.evaluate(ANNOUNCED_JS):
+                    self.recording.session.error("browser", "the page can see it is automated "
+                                                 "(navigator.webdriver or HeadlessChrome): a skimmer "
+                                                 "that hides from bots would stay silent")
+            except Exception:
+                pass
+        if leave_pages:
+            self.recording.unload(500)  # pagehide and keepalive senders
         fields = self.recording.export()
         start = self._start_url(fields)
         browser = self.context.browser
