@@ -64,12 +64,20 @@ def find_browser(explicit: str | None = None) -> str:
         "executable_path in playwright.config.yaml")
 
 
+# Services Chromium calls on its own, whatever the flags above (seen in the NetLog of a demo run:
+# component updates, autofill form signatures). No payment page needs them; they never resolve.
+BROWSER_OWN_HOSTS = ("update.googleapis.com", "content-autofill.googleapis.com", "redirector.gvt1.com",
+                     "*.gvt1.com", "clients2.google.com", "clientservices.googleapis.com")
+
+
 def host_resolver_rules(hosts: dict[str, str], unmapped_unresolved: bool = False) -> str:
-    """Chromium's --host-resolver-rules value: `MAP host address:port` for each mapping.
+    """Chromium's --host-resolver-rules value: `MAP host address:port` for each mapping, and the
+    browser's own service hosts made unresolvable.
 
     With `unmapped_unresolved`, every other name fails to resolve, so nothing can leave the machine.
     """
     rules = [f"MAP {host} {target}" for host, target in hosts.items()]
+    rules += [f"MAP {host} ~NOTFOUND" for host in BROWSER_OWN_HOSTS if host not in hosts]
     if unmapped_unresolved:
         rules.append("MAP * ~NOTFOUND")
     return ", ".join(rules)

@@ -9,6 +9,7 @@ from typing import Any
 from . import __version__
 from .detect import Sighting
 from .evidence import Evidence
+from .browser import BROWSER_OWN_HOSTS
 from .hosts import matches_any
 from .match import find_card
 from .policy import FLAGGED_FIELDS, SEVERITY_ORDER, Finding, HostPolicy, frame_host, judge
@@ -205,7 +206,8 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
         "webrtc": [{"kind": a.kind, "url": a.url, "data": _mask_text(a.data, canary), "frame_url": a.frame_url}
                    for a in evidence.api_calls if a.kind.startswith("rtc")],
         "dns": [{"host": _mask_text(d.host, canary), "source": d.source, "preconnect": d.preconnect, "frame_url": d.frame_url,
-                 "party": policy.party(d.host)} for d in evidence.dns],
+                 "party": "browser" if matches_any(d.host, BROWSER_OWN_HOSTS) else policy.party(d.host)}
+                for d in evidence.dns],
         "page_headers": redact_headers(evidence.page_headers, keep),
         "screenshots": list(evidence.screenshots),
         "policy": policy.to_dict(),

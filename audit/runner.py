@@ -56,8 +56,7 @@ class Run:
         if netlog is not None:
             # Names the browser resolves and connects to: DNS exfiltration shows up here.
             args += [f"--log-net-log={netlog}", "--net-log-capture-mode=Default"]
-        if hosts or offline:
-            args.append("--host-resolver-rules=" + host_resolver_rules(hosts, offline))
+        args.append("--host-resolver-rules=" + host_resolver_rules(hosts, offline))
         if spki:
             args.append("--ignore-certificate-errors-spki-list=" + spki)
         if self.scenario.tls.ignore_errors:
