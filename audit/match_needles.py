@@ -183,6 +183,24 @@ class CardPatterns:
                                     (rb"H4sI[A-Za-z0-9+/_-]{8}", "base64", 12)):  # gzip, in base64
             self._add(expr, PatternInfo("trigger", "number", layer, length=length))
 
+        # The digits one by one, each wrapped or followed by something: UTF-16 text, a JSON or
+        # JavaScript array of characters or numbers, HTML character references. Exact literals,
+        # like the digests: final on sight.
+        digits = self.digits
+        spelled = {
+            "".join(d + "\x00" for d in digits).encode("latin-1"): "utf16",
+            "".join("\x00" + d for d in digits).encode("latin-1"): "utf16",
+            ",".join(f'"{d}"' for d in digits).encode(): "char-array",
+            ", ".join(f'"{d}"' for d in digits).encode(): "char-array",
+            ",".join(digits).encode(): "char-array",
+            ", ".join(digits).encode(): "char-array",
+            "".join(f"&#{ord(d)};" for d in digits).encode(): "html-entities",
+            "".join(f"&#x{ord(d):x};" for d in digits).encode(): "html-entities",
+        }
+        for needle, label in sorted(spelled.items()):
+            self._add(_lit(needle), PatternInfo("digest", "number", label, length=len(needle),
+                                                literal=needle))
+
         digests: dict[bytes, str] = {}
         for text in (self.digits.encode(), b" ".join(g.encode() for g in groups)):
             for algo in ("md5", "sha1", "sha256", "sha512"):
