@@ -40,6 +40,9 @@ class BrowserConfig(BaseModel):
     args: list[NonEmptyStr] = []                 # extra browser flags
     workers: Annotated[int, Field(ge=1)] = 1
     settle_ms: Annotated[int, Field(ge=0, le=30000)] | None = None  # overrides the scenarios'
+    # "steps": a picture after every step (what a reviewer reads); "failures": only failed steps,
+    # screenshot steps and the end.
+    screenshots: Literal["steps", "failures"] = "steps"
 
     @field_validator("connect")
     @classmethod

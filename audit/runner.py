@@ -198,6 +198,8 @@ class Run:
             if not ok:
                 shot = self._shoot(f"failed-{action}")
                 self.progress(f"  step {number} failed: {error}")
+            elif shot is None and self.config.screenshots == "steps":
+                shot = self._shoot(action, full_page=False)
             self.steps.append(StepRecord(action=action, target=target, ok=ok, error=error,
                                          screenshot=shot, duration_s=round(time.monotonic() - began, 3)))
             rec.snapshot()
@@ -205,7 +207,9 @@ class Run:
                 return False
         return True
 
-    def _shoot(self, name: str) -> str | None:
+    def _shoot(self, name: str, full_page: bool = True) -> str | None:
+        """A picture for the report. Best effort: a page that goes away mid-shot is noted, and
+        never makes the audit inconclusive."""
         live = self.recording.live_pages() if self.recording else []
         if not live:
             return None
@@ -213,9 +217,9 @@ class Run:
         rel = f"screenshots/{self._shot_no:02d}-{name}.png"
         try:
             (self.out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
-            live[-1].screenshot(path=str(self.out_dir / rel), full_page=True, timeout=10000)
+            live[-1].screenshot(path=str(self.out_dir / rel), full_page=full_page, timeout=10000)
         except Exception as exc:
-            self.recording.session.error("capture", f"screenshot {name}: {_first_line(exc)}")
+            self.recording.session.note(f"screenshot {name}: {_first_line(exc)}")
             return None
         self.screenshots.append(rel)
         return rel
