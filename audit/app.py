@@ -14,6 +14,7 @@ from .outputs import write_run
 from .policy import HostPolicy
 from .result import build_result
 from .runner import run_scenario
+from .source import scenario_source
 
 Progress = Callable[[str], None]
 
@@ -51,4 +52,5 @@ def _broken_run(scenario: Any, message: str) -> Evidence:
     return Evidence(scenario_name=scenario.name, scenario_file=str(scenario.source_path),
                     processor=scenario.processor, start_url=scenario.start_url, card=card,
                     started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    errors=(ErrorRecord("browser", message),), tool_version=__version__)
+                    errors=(ErrorRecord("browser", message),), tool_version=__version__,
+                    scenario_source=scenario_source(scenario))

@@ -155,6 +155,7 @@ class StepRecord:
     error: str | None = None
     screenshot: str | None = None  # path relative to the output folder
     duration_s: float = 0.0
+    time: float = 0.0             # when the step began, seconds since the run started (as requests)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,8 @@ class Evidence:
     adblock: bool = False
     tool_version: str = ""
     notes: tuple[str, ...] = ()   # things worth knowing that do not make the run inconclusive
+    # the scenario file inside its repository and the line of each step (audit.source)
+    scenario_source: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -149,7 +149,7 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
         "schema": SCHEMA,
         "tool": {"name": "card-audit", "version": __version__},
         "scenario": {"name": evidence.scenario_name, "file": evidence.scenario_file,
-                     "processor": evidence.processor},
+                     "processor": evidence.processor, "source": evidence.scenario_source},
         "verdict": verdict,
         "exit_code": EXIT_CODES[verdict],
         "started_at": evidence.started_at,
@@ -169,7 +169,8 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
         },
         "flow": {"completed": evidence.completed,
                  "steps": [{"action": s.action, "target": s.target, "ok": s.ok, "error": s.error,
-                            "screenshot": s.screenshot, "duration_s": s.duration_s} for s in evidence.steps]},
+                            "screenshot": s.screenshot, "duration_s": s.duration_s, "time": s.time}
+                           for s in evidence.steps]},
         "findings": [{**f.to_dict(), "message": _mask_text(f.message, canary),
                       "url": _mask_text(f.url, canary), "excerpt": _mask_text(f.excerpt, canary)}
                      for f in findings],
@@ -240,5 +241,6 @@ def evidence_from_result(result: dict[str, Any]) -> Evidence:
         "errors": [e for e in result.get("errors", []) if e.get("stage") not in ("analysis", "step")],
         "adblock": result.get("adblock", False), "tool_version": result.get("tool", {}).get("version", ""),
         "notes": result.get("notes", []),
+        "scenario_source": scenario.get("source") or {},
     }
     return Evidence.from_dict(data)

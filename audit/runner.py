@@ -15,6 +15,7 @@ from .browser import QUIET_ARGS, STEALTH_ARGS, find_browser, host_resolver_rules
 from .capture.recording import Recording
 from .errors import InconclusiveError
 from .evidence import Evidence, StepRecord
+from .source import scenario_source
 
 Progress = Callable[[str], None]
 UNLOAD_SETTLE_MS = 500      # after pagehide, for beacons sent on the way out
@@ -180,7 +181,7 @@ class Run:
         plan = [("goto", start_url, None)] + [(s.action, s.describe(), s) for s in self.scenario.steps]
         for number, (action, target, step) in enumerate(plan, start=1):
             self.progress(f"step {number}/{len(plan)}: {action} {target}")
-            began = time.monotonic()
+            began, began_at = time.monotonic(), rec.session.now()
             shot = None
             try:
                 if step is None:
@@ -201,7 +202,8 @@ class Run:
             elif shot is None and self.config.screenshots == "steps":
                 shot = self._shoot(action, full_page=False)
             self.steps.append(StepRecord(action=action, target=target, ok=ok, error=error,
-                                         screenshot=shot, duration_s=round(time.monotonic() - began, 3)))
+                                         screenshot=shot, duration_s=round(time.monotonic() - began, 3),
+                                         time=began_at))
             rec.snapshot()
             if not ok:
                 return False
@@ -241,7 +243,8 @@ class Run:
             processor=self.scenario.processor, start_url=str(self.scenario.start_url), card=card,
             started_at=started_at, duration_s=round(duration, 2), completed=completed,
             browser=browser_name, steps=tuple(self.steps), screenshots=tuple(self.screenshots),
-            adblock=self.adblock, tool_version=__version__, **fields)
+            adblock=self.adblock, tool_version=__version__, scenario_source=scenario_source(self.scenario),
+            **fields)
 
 
 def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool = False,

@@ -338,6 +338,7 @@ class Scenario(BaseModel):
 
     _profile: ProcessorProfile | None = PrivateAttr(default=None)
     _source_path: Path = PrivateAttr(default=Path("<memory>"))
+    _lines: dict[Any, int] = PrivateAttr(default_factory=dict)  # key path -> line in the file
 
     @field_validator("processor")
     @classmethod
@@ -364,6 +365,7 @@ class Scenario(BaseModel):
     def model_post_init(self, context: Any) -> None:
         ctx = context or {}
         self._source_path = ctx.get("source_path", Path("<memory>"))
+        self._lines = ctx.get("lines", {})
         self._profile = ctx.get("profile") or load_profile(self.processor, ctx.get("base_dir", Path(".")))
 
     @property
@@ -375,6 +377,18 @@ class Scenario(BaseModel):
     def source_path(self) -> Path:
         """The scenario file as the user named it."""
         return self._source_path
+
+    @property
+    def source_lines(self) -> list[int]:
+        """Line of `start_url`, then of each step (1 when unknown)."""
+        keys = [("start_url",)] + [("steps", i) for i in range(len(self.steps))]
+        return [self._lines.get(k, 1) for k in keys]
+
+    @property
+    def card_steps(self) -> list[int]:
+        """Indices in the recorded flow (0 = opening start_url) of the steps that type card data."""
+        return [i for i, s in enumerate(self.steps, start=1) if s.action == "fill_card" or (
+            s.action in ("fill", "type") and has_card_placeholder(s.value))]
 
     @property
     def start_host(self) -> str:
@@ -396,7 +410,8 @@ _TEXT_ARGS = ("value", "text", "key", "name", "selector", "url")
 def load_scenario(path: Path) -> Scenario:
     """Load and validate one scenario file; raises InputError with every problem on its own line."""
     doc = load_yaml(path)
-    context: dict[str, Any] = {"base_dir": path.parent, "source_path": path, "extra_problems": []}
+    context: dict[str, Any] = {"base_dir": path.parent, "source_path": path, "extra_problems": [],
+                               "lines": doc.lines}
     return validate(doc, Scenario, _keep_digits(doc), context=context,
                     translate=lambda loc: _locate(doc, loc),
                     extra_problems=context["extra_problems"])

@@ -67,6 +67,37 @@ def test_leaky_variant_fails_naming_host_and_encoding(leaky):
     assert "card-data-egress" in leaky.stderr and "stats.example.net" in leaky.stderr
 
 
+def test_leaky_sarif_points_at_the_scenario_file_and_step(leaky):
+    """GitHub code scanning accepts only repository paths: every location is the scenario file,
+    at the line of the step during which the card left; the URL stays in properties."""
+    import json
+    from urllib.parse import urlsplit
+    from sarif_kit.validate import validation_errors
+
+    doc = json.loads((leaky.out / "results.sarif").read_text())
+    assert validation_errors(doc) == []
+    results = doc["runs"][0]["results"]
+    assert len(results) == len(leaky.result["findings"]) >= 3
+    lines = (SCENARIOS / "demo-stripe-leaky.yaml").read_text().splitlines()
+    for res in results:
+        (loc,) = res["locations"]
+        art = loc["physicalLocation"]["artifactLocation"]
+        assert art == {"uri": "scenarios/demo-stripe-leaky.yaml", "uriBaseId": "%SRCROOT%"}
+        assert not urlsplit(art["uri"]).scheme and (ROOT / art["uri"]).is_file()
+        assert 6 <= loc["physicalLocation"]["region"]["startLine"] <= 13
+    egress = {(r["properties"]["host"], r["properties"]["field"]): r for r in results
+              if r["ruleId"] == "card-data-egress"}
+    merchant = egress[("invoices.example.test", "number")]
+    # the pay call posts the number when the payer submits: the line of that click
+    assert lines[merchant["locations"][0]["physicalLocation"]["region"]["startLine"] - 1].strip() \
+        == '- click: "#submit-payment"'
+    assert merchant["properties"]["url"].startswith("https://invoices.example.test/")
+    assert {"name": "invoices.example.test", "kind": "host"} in merchant["locations"][0]["logicalLocations"]
+    outside = [r for r in results if r["ruleId"] == "card-field-outside-processor"]
+    assert outside and all(lines[r["locations"][0]["physicalLocation"]["region"]["startLine"] - 1].strip()
+                           == "- fill_card: {}" for r in outside)
+
+
 def test_merchant_hosted_card_form_is_outside_the_processor(tmp_path):
     scenario = write_scenario(tmp_path / "card-form.yaml", """
 name: Invoice 1003, merchant-hosted card form

@@ -12,6 +12,8 @@ import pytest
 
 from audit.output import view, write_har, write_junit, write_sarif
 from audit.output.sarif import LEVELS
+from sarif_kit.validate import validation_errors
+from urllib.parse import urlsplit
 from test_output_support import SAMPLES, deep_copy, load
 
 ALL = [load(n) for n in SAMPLES]
@@ -75,10 +77,14 @@ def test_sarif_structure(tmp_path: Path) -> None:
     ids = [r["id"] for r in rules]
     assert len(ids) == len(set(ids))
     assert set(view.RULES) <= set(ids)
-    expected = [(f["rule"], f["severity"], f["url"]) for r in ALL for f in view.findings(r)]
-    got = [(r["ruleId"], r["properties"]["severity"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
-           for r in run["results"]]
+    expected = [(f["rule"], f["severity"], f.get("url")) for r in ALL for f in view.findings(r)]
+    got = [(r["ruleId"], r["properties"]["severity"], r["properties"].get("url")) for r in run["results"]]
     assert got == expected
+    assert validation_errors(doc) == []
+    for res in run["results"]:  # a repository path, never a URL (GitHub refuses the upload)
+        (loc,) = res["locations"]
+        uri = loc["physicalLocation"]["artifactLocation"]["uri"]
+        assert not urlsplit(uri).scheme and not uri.startswith(("/", "..")) and uri.endswith(".yaml")
     for res in run["results"]:
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
         assert res["level"] == LEVELS[res["properties"]["severity"]]
@@ -95,7 +101,7 @@ def test_sarif_level_from_severity(severity: str, level: str, tmp_path: Path) ->
               "findings": [{"rule": "custom-rule", "severity": severity, "message": "m"}], "start_url": "https://x.test/"}
     run = _sarif([result], tmp_path)["runs"][0]
     assert run["results"][0]["level"] == level
-    assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "https://x.test/"
+    assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "card-audit-scenario"
     assert "custom-rule" in [r["id"] for r in run["tool"]["driver"]["rules"]]
     assert run["invocations"][0]["executionSuccessful"] is True
 
@@ -155,3 +161,53 @@ def test_har_binary_body_and_damaged_result(tmp_path: Path) -> None:
     entry = _har(result, tmp_path)["entries"][0]
     assert entry["request"]["postData"] == {"mimeType": "", "text": "/w==", "_encoding": "base64"}
     assert _har({"requests": [None, {"time": "soon"}], "started_at": "not a date"}, tmp_path)["entries"][0]["request"]["url"] == ""
+
+
+def _located(result: dict[str, Any], tmp_path: Path) -> list[tuple[str, int | None]]:
+    res = _sarif([result], tmp_path)["runs"][0]["results"]
+    return [(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+             r["locations"][0]["physicalLocation"].get("region", {}).get("startLine")) for r in res]
+
+
+def test_sarif_region_is_the_step_the_request_was_sent_in(tmp_path: Path) -> None:
+    result = load("fail")
+    result["scenario"]["source"] = {"path": "audits/pay page.yaml", "lines": [3, 6, 7, 8, 9],
+                                    "card_steps": [2]}
+    steps = result["flow"]["steps"]
+    for step, began in zip(steps, (0.5, 1.0, 3.0, 3.4)):
+        step["time"] = began
+    times = {"r10": 0.2, "r11": 3.1}
+    for req in result["requests"]:
+        req["time"] = times.get(req["id"], 9.0)
+    got = _located(result, tmp_path)
+    by_rule = list(zip([f["rule"] for f in view.findings(result)], got))
+    assert all(uri == "audits/pay%20page.yaml" for _, (uri, _) in by_rule)
+    assert sorted((rule, line) for rule, (_, line) in by_rule) == sorted([
+        ("unlisted-third-party", 3),           # r10, sent before the first step began: start_url
+        ("card-data-egress", 7),               # r11, sent during the third recorded step
+        ("card-field-outside-processor", 7),   # no request: the card-typing step
+        ("card-data-egress", 7),               # no request either
+        ("script-not-in-baseline", 3),         # r10
+    ])
+
+
+@pytest.mark.parametrize(("file", "uri"), [
+    ("scenarios/demo-skimmer.yaml", "scenarios/demo-skimmer.yaml"),
+    ("tests/test_checkout.py::test_pay", "tests/test_checkout.py"),   # the pytest plugin's node id
+    ("", "card-audit-scenario"),
+])
+def test_sarif_older_results_still_get_a_repository_path(file: str, uri: str, tmp_path: Path) -> None:
+    result = load("fail")
+    result["scenario"]["file"] = file
+    result["scenario"].pop("source", None)
+    assert {u for u, _ in _located(result, tmp_path)} == {uri}
+
+
+def test_repository_path_is_relative_to_the_git_root(tmp_path: Path) -> None:
+    from audit.source import repository_path
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "audits").mkdir()
+    assert repository_path(tmp_path / "repo" / "audits" / "a.yaml") == "audits/a.yaml"
+    assert repository_path("audits/a.yaml", cwd=tmp_path / "repo") == "audits/a.yaml"
+    assert repository_path("x/b.yaml", cwd=tmp_path) == "x/b.yaml"          # no repository: the working dir
+    assert repository_path("/elsewhere/c.yaml", cwd=tmp_path) == "c.yaml"  # outside both: the name

@@ -1,10 +1,18 @@
 """SARIF 2.1.0 for code-scanning dashboards (GitHub, GitLab, Azure DevOps).
 
 One run for all scenarios (GitHub rejects several runs of one tool in one upload); each result
-names its scenario in `properties`. The location of a finding is the URL the data went to (or
-the frame or page it was seen in). Levels: critical/high -> error, medium -> warning, low/info ->
+names its scenario in `properties`. Levels: critical/high -> error, medium -> warning, low/info ->
 note; `security-severity` gives GitHub's numeric severity. An inconclusive scenario is a failed
 invocation with its errors as notifications, so a dashboard never shows it as clean.
+
+The physical location of a finding is the scenario file, as a path relative to the repository root
+(`%SRCROOT%`), with a region at the line of the step during which the data left (the last step that
+had begun when the request was sent), of the first card-typing step for a finding about card data
+without a request, or of `start_url` otherwise. GitHub code scanning accepts only such locations:
+"the URI should be relative to the root of the GitHub repository being analyzed"
+(docs.github.com/code-security/secure-coding/sarif-support-for-code-scanning, `physicalLocation`);
+a URL there makes the upload fail. The receiving URL, host and frame stay in `properties` and in
+`logicalLocations`.
 """
 
 from __future__ import annotations
@@ -13,8 +21,10 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from audit.output import view
+from audit.source import repository_path
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -35,19 +45,62 @@ def _rule(rule_id: str) -> dict[str, Any]:
     }
 
 
-def _location(finding: dict[str, Any], result: dict[str, Any]) -> str:
-    for candidate in (finding.get("url"), finding.get("frame_url"), result.get("start_url"),
-                      view.as_dict(result.get("scenario")).get("file")):
-        if view.text(candidate):
-            return view.text(candidate)
-    return "about:blank"
+# Findings about a card field or card data that no request carried sit on the step typing the card.
+CARD_RULES = ("card-data-egress", "card-data-at-rest", "card-field-outside-processor", "card-field-obscured")
+SRCROOT = "%SRCROOT%"
+
+
+def _source(result: dict[str, Any]) -> tuple[str, list[int], list[int]]:
+    """(repository path, line per flow step, card-typing steps) of the result's scenario."""
+    scenario = view.as_dict(result.get("scenario"))
+    source = view.as_dict(scenario.get("source"))
+    path = view.text(source.get("path"))
+    if not path or "://" in path or path.startswith("/"):
+        # A result from before sources were recorded: its file as named (a pytest node id names
+        # the test file), made relative to the repository it is in on this machine.
+        named = view.text(scenario.get("file")).split("::")[0]
+        path = repository_path(named) if named and "://" not in named else "card-audit-scenario"
+    lines = [int(n) for n in source.get("lines") or [] if isinstance(n, int) and n > 0]
+    card_steps = [int(n) for n in source.get("card_steps") or [] if isinstance(n, int)]
+    return path, lines, card_steps
+
+
+def step_of(finding: dict[str, Any], result: dict[str, Any], card_steps: list[int]) -> int:
+    """Index in the recorded flow (0 = opening start_url) of the step a finding belongs to."""
+    steps = view.dicts(view.as_dict(result.get("flow")).get("steps"))
+    when = next((r.get("time") for r in view.dicts(result.get("requests"))
+                 if finding.get("request_id") and r.get("id") == finding.get("request_id")), None)
+    began = [view.number(s.get("time"), -1.0) for s in steps]
+    if isinstance(when, (int, float)) and steps and any(t > 0 for t in began):
+        return max([i for i, t in enumerate(began) if 0 <= t <= when] or [0])
+    if finding.get("rule") in CARD_RULES and card_steps:
+        return card_steps[0]
+    return 0
+
+
+def _locations(finding: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
+    path, lines, card_steps = _source(result)
+    # A URI reference: a space or `#` in a file name is escaped, `/` stays a separator.
+    physical: dict[str, Any] = {"artifactLocation": {"uri": quote(path), "uriBaseId": SRCROOT}}
+    step = step_of(finding, result, card_steps)
+    if step < len(lines):
+        physical["region"] = {"startLine": lines[step]}
+    logical = []
+    host, url = view.text(finding.get("host")), view.text(finding.get("url") or finding.get("frame_url"))
+    if host:
+        logical.append({"name": host, "kind": "host"})
+    if url:
+        logical.append({"name": url, "fullyQualifiedName": url, "kind": "resource"})
+    location: dict[str, Any] = {"physicalLocation": physical}
+    if logical:
+        location["logicalLocations"] = logical
+    return [location]
 
 
 def _result(finding: dict[str, Any], result: dict[str, Any], rule_index: int) -> dict[str, Any]:
     scenario = view.as_dict(result.get("scenario"))
     rule_id = view.text(finding.get("rule"), "finding")
     severity = view.text(finding.get("severity")).lower() or view.RULES.get(rule_id, ("medium", ""))[0]
-    location = _location(finding, result)
     # Same rule, scenario, host and field across runs = the same alert, so dashboards track it.
     identity = "|".join([rule_id, view.text(scenario.get("name")), view.text(finding.get("host")),
                          view.text(finding.get("field")), view.text(finding.get("channel"))])
@@ -55,10 +108,7 @@ def _result(finding: dict[str, Any], result: dict[str, Any], rule_index: int) ->
         "ruleId": rule_id, "ruleIndex": rule_index,
         "level": LEVELS.get(severity, "warning"),
         "message": {"text": view.text(finding.get("message")) or rule_id},
-        "locations": [{
-            "physicalLocation": {"artifactLocation": {"uri": location}},
-            "logicalLocations": [{"name": view.text(finding.get("host")) or location, "kind": "host"}],
-        }],
+        "locations": _locations(finding, result),
         "partialFingerprints": {"cardAuditFinding/v1": hashlib.sha256(identity.encode()).hexdigest()},
         "properties": {
             "severity": severity,
@@ -69,7 +119,8 @@ def _result(finding: dict[str, Any], result: dict[str, Any], rule_index: int) ->
             "verdict": view.verdict(result),
         },
     }
-    for key in ("host", "channel", "field", "encoding", "location", "request_id", "frame_url", "excerpt"):
+    for key in ("host", "url", "channel", "field", "encoding", "location", "request_id", "frame_url",
+                "excerpt", "script"):
         if finding.get(key) not in (None, ""):
             out["properties"][key] = view.text(finding.get(key))
     if "blocked" in finding:
