@@ -14,6 +14,7 @@ from . import __version__
 from .errors import AuditError, InputError
 
 DEFAULT_CONFIG = Path("playwright.config.yaml")
+MAX_RESULT_BYTES = 512 * 2**20   # a result keeps large bodies as hashes: far below this
 VERDICT_WORD = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
 
 
@@ -147,9 +148,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not config.connect:
         from .browser import find_browser
         find_browser(config.executable_path)  # a missing browser is an input error, before any run
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise InputError(f"--out {args.out}: exists and is not a folder")
     dirs, top = _out_dirs(scenarios, args.out)
+    for folder in ([top] if top is not None else []) + dirs:
+        make_out_dir(folder, "--out")
     jobs = [(str(s.source_path), d) for s, d in zip(scenarios, dirs)]
     entries = _run_all(jobs, config, args.adblock, baseline, config.workers)
     for (result, report), (_, out_dir) in zip(entries, jobs):
@@ -165,6 +166,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         _err(f"index: {index}")
         return worst_exit(codes)
     return codes[0]
+
+
+def make_out_dir(folder: Path, flag: str) -> None:
+    """Create an output folder before anything runs: one that cannot be made is an input error
+    naming the path and the system's reason, not a broken run."""
+    import os
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{flag} {folder}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(folder) else ""
+        raise InputError(f"{flag} {folder}: cannot create the folder: {exc.strerror or exc}{where}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{flag} {folder}: cannot write into the folder: permission denied")
 
 
 def _run_one(path: str, out_dir: Path, config: Any, adblock: bool, baseline: Any,
@@ -223,6 +239,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not config.connect:
         from .browser import find_browser
         find_browser(config.executable_path)
+    make_out_dir(args.out, "--out")
     outcomes = []
     for path, want in demo_scenarios():
         scenario = load_scenario(path)
@@ -248,7 +265,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- check / report ----------------------------------------------------------------------------
 def _load_result(path: Path) -> dict[str, Any]:
     try:
+        if path.is_file() and path.stat().st_size > MAX_RESULT_BYTES:
+            raise InputError(f"{path}: larger than {MAX_RESULT_BYTES // 2**20} MiB: not a card-audit result")
         data = json.loads(path.read_text())
+    except RecursionError:
+        raise InputError(f"{path}:1: (json): nested too deeply to be a card-audit result") from None
     except FileNotFoundError:
         raise InputError(f"{path}: no such file")
     except (OSError, UnicodeDecodeError) as exc:
@@ -287,6 +308,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.out:
             from .outputs import write_run
             out = args.out if len(args.results) == 1 else args.out / path.parent.name
+            make_out_dir(out, "--out")
             _copy_screenshots(path.parent, out)
             _err(f"  report: {write_run(result, out)}")
         codes.append(result["exit_code"])
@@ -318,6 +340,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path in args.results:
         result = _load_result(path)
         out = path.parent if not args.out else (args.out if len(args.results) == 1 else args.out / path.parent.name)
+        make_out_dir(out, "--out" if args.out else "report folder")
         _copy_screenshots(path.parent, out)
         _err(f"report: {write_run(result, out)}")
     return 0
@@ -326,6 +349,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     from .baseline import approve
     result = _load_result(args.result)
+    make_out_dir(args.output.parent if str(args.output.parent) else Path("."), "-o")
+    if args.output.is_dir():
+        raise InputError(f"-o {args.output}: is a folder; give the path of the baseline file to write")
     count = approve(result, args.output)
     _err(f"baseline written: {args.output}: {count} script(s) of {result.get('start_url', '')} "
          "(fill in each script's justification and owner)")

@@ -13,9 +13,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from typing import Any
 from urllib.parse import urlsplit
-
-import tldextract
 
 # One DNS label: letters, digits, hyphens, not starting or ending with a hyphen. Underscores are
 # accepted because real hosts carry them (`_dmarc`, some CDN names) and Chromium resolves them.
@@ -129,7 +128,9 @@ def matches_any(host: str, patterns: list[str] | tuple[str, ...]) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _extractor() -> tldextract.TLDExtract:
+def _extractor() -> Any:
+    import tldextract  # imported on first use: it pulls in an HTTP stack the CLI's start need not pay for
+
     # Bundled snapshot only (no URLs, no cache dir): nothing is fetched or written. Private suffixes
     # (github.io, myshopify.com...) are included, as browsers do for "site": two shops on the same
     # hosting suffix are different merchants.

@@ -28,6 +28,14 @@ from audit.errors import InputError
 PathKey = tuple[Any, ...]  # ("steps", 2, "fill", "value"): mapping keys and list indices
 M = TypeVar("M", bound=pydantic.BaseModel)
 
+# Bounds on what a settings file may ask of the loader. A scenario is a few hundred lines; these
+# leave room for a thousand-step flow, and stop a file built to exhaust memory or the stack: an
+# alias bomb (`&a [*b, *b, ...]` nested, each level multiplying the last) or brackets nested
+# thousands deep.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 64            # nested mappings and lists, counted through aliases
+MAX_NODES = 100_000       # values once every alias is expanded
+
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
@@ -69,7 +77,16 @@ def format_path(path: PathKey) -> str:
 
 def read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES and path.is_file():
+            raise InputError(f"{path}:1: (file): {size} bytes; a settings file may hold at most "
+                             f"{MAX_FILE_BYTES} bytes")
+        with path.open("rb") as handle:  # read at most the bound: a device or pipe never ends
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise InputError(f"{path}:1: (file): more than {MAX_FILE_BYTES} bytes; a settings file "
+                             f"may hold at most {MAX_FILE_BYTES} bytes")
+        return raw.decode("utf-8")
     except IsADirectoryError:
         raise InputError(f"{path}: cannot read: it is a directory") from None
     except FileNotFoundError:
@@ -84,8 +101,65 @@ def load_yaml(path: Path, *, allow_empty: bool = False) -> YamlDoc:
     return parse_yaml(read_text(path), str(path), allow_empty=allow_empty)
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses nesting deeper than MAX_DEPTH while composing (PyYAML's composer
+    recurses once per level, so a deep file would otherwise end in RecursionError)."""
+
+    def __init__(self, text: str, file: str) -> None:
+        super().__init__(text)
+        self._file = file
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise InputError(f"{self._file}:{mark.line + 1}: (yaml): nested more than {MAX_DEPTH} "
+                                 "levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_expansion(root: Node, file: str) -> None:
+    """Refuse a document whose aliases expand it beyond MAX_NODES values or MAX_DEPTH levels, or
+    that contains itself: every later step (line map, construction, validation) walks it expanded."""
+    sizes: dict[int, tuple[int, int]] = {}   # id(node) -> (values, depth) once expanded
+    busy: set[int] = set()
+
+    def measure(node: Node) -> tuple[int, int]:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise InputError(f"{file}:{node.start_mark.line + 1}: (yaml): an alias refers to a value "
+                             "that contains it (a recursive structure)")
+        busy.add(key)
+        children: list[Node] = []
+        if isinstance(node, MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        count, depth = 1, 1
+        for child in children:
+            c, d = measure(child)
+            count, depth = count + c, max(depth, d + 1)
+            if count > MAX_NODES or depth > MAX_DEPTH:
+                raise InputError(
+                    f"{file}:{node.start_mark.line + 1}: (yaml): aliases expand this value beyond "
+                    f"{MAX_NODES} values or {MAX_DEPTH} levels (an alias bomb?)")
+        busy.discard(key)
+        sizes[key] = (count, depth)
+        return count, depth
+
+    measure(root)
+
+
 def parse_yaml(text: str, file: str, *, allow_empty: bool = False) -> YamlDoc:
-    loader = yaml.SafeLoader(text)
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise InputError(f"{file}:1: (file): a settings file may hold at most {MAX_FILE_BYTES} bytes")
+    loader = _BoundedLoader(text, file)
     try:
         try:
             root = loader.get_single_node()
@@ -110,6 +184,7 @@ def parse_yaml(text: str, file: str, *, allow_empty: bool = False) -> YamlDoc:
             kind = "a list" if isinstance(root, SequenceNode) else "a single value"
             raise InputError(f"{file}:{root.start_mark.line + 1}: (root): "
                              f"expected a mapping of fields, found {kind}")
+        _check_expansion(root, file)
         doc = YamlDoc(file=file, data={}, lines={(): root.start_mark.line + 1})
         _walk(loader, root, (), doc)
         try:
