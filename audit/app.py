@@ -11,7 +11,7 @@ from . import __version__
 from .errors import InconclusiveError, InputError
 from .evidence import ErrorRecord, Evidence
 from .outputs import write_run
-from .policy import HostPolicy
+from .detect.policy import HostPolicy
 from .result import build_result
 from .runner import run_scenario
 from .source import scenario_source

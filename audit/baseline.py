@@ -23,7 +23,7 @@ from .errors import InputError
 from .evidence import Evidence
 from .profiles.fields import HostPattern
 from .hosts import host_of, matches_any
-from .policy import RULE_SEVERITY, Finding
+from .detect.policy import RULE_SEVERITY, Finding
 from .yamlsrc import load_yaml, validate
 
 SCHEMA = "card-audit/baseline/v1"

@@ -218,7 +218,7 @@ def _worker_broke(path: str, out_dir: Path, baseline: Any, message: str) -> tupl
     """An inconclusive result for a scenario whose worker died: fail closed, and still write it."""
     from .app import _broken_run
     from .outputs import write_run
-    from .policy import HostPolicy
+    from .detect.policy import HostPolicy
     from .result import build_result
     from .scenario import load_scenario
     scenario = load_scenario(Path(path))
@@ -282,7 +282,7 @@ def _load_result(path: Path) -> dict[str, Any]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .policy import HostPolicy
+    from .detect.policy import HostPolicy
     from .result import build_result
     extra_policy = _load_policy(args.policy) if args.policy else {}
     baseline = None

@@ -124,7 +124,7 @@ class CardAudit:
         With `leave_pages` (the default) the pages are left (about:blank) before judging, so data
         sent on pagehide is seen; pass False to keep using them afterwards."""
         from .outputs import write_run
-        from .policy import HostPolicy
+        from .detect.policy import HostPolicy
         from .result import build_result
 
         self.recording.settle(self.settle_ms)

@@ -7,12 +7,12 @@ from collections import defaultdict
 from typing import Any
 
 from . import __version__
-from .detect import Sighting
+from .detect.sightings import Sighting
 from .evidence import Evidence
 from .browser import BROWSER_OWN_HOSTS
 from .hosts import matches_any
-from .match import find_card
-from .policy import FLAGGED_FIELDS, SEVERITY_ORDER, Finding, HostPolicy, frame_host, judge
+from .detect.match import find_card
+from .detect.policy import FLAGGED_FIELDS, SEVERITY_ORDER, Finding, HostPolicy, frame_host, judge
 from .redact import mask_foreign_cards, redact_headers
 
 SCHEMA = "card-audit/result/v1"

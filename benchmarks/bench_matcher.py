@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import brotli  # noqa: E402
 
 from audit.evidence import Card  # noqa: E402
-from audit.match import find_card, find_card_batch  # noqa: E402
-from audit.match_needles import patterns_for  # noqa: E402
+from audit.detect.match import find_card, find_card_batch  # noqa: E402
+from audit.detect.needles import patterns_for  # noqa: E402
 
 CARD = Card(number="4000056655665556", cvc="123", expiry="12/34")
 N = CARD.number.encode()

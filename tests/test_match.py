@@ -15,7 +15,7 @@ import brotli
 import pytest
 
 from audit.evidence import Card
-from audit.match import CardMatch, find_card, find_card_batch, find_split_number, groups_distinct
+from audit.detect.match import CardMatch, find_card, find_card_batch, find_split_number, groups_distinct
 
 CARD = Card(number="4000056655665556", cvc="123", expiry="12/34", name="Canary Cardholder",
             postal="94107")
@@ -278,7 +278,7 @@ def test_nested_offsets_point_into_outer_blob() -> None:
 
 def test_python_scanner_agrees_with_hyperscan() -> None:
     """Without hyperscan the matcher falls back to Python regexes; both must see the same hits."""
-    from audit.match_needles import CardPatterns, hyperscan
+    from audit.detect.needles import CardPatterns, hyperscan
 
     if hyperscan is None:
         pytest.skip("hyperscan not installed: the fallback is the only scanner")

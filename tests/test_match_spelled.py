@@ -7,7 +7,7 @@ import json
 import pytest
 
 from audit.evidence import Card
-from audit.match import find_card
+from audit.detect.match import find_card
 
 CARD = Card("4000056655665556")
 N = CARD.number

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from audit.detect import digit_stream_split
+from audit.detect.sightings import digit_stream_split
 from audit.evidence import Card, Evidence, FrameRecord, RequestRecord, StepRecord, StorageRecord
-from audit.policy import HostPolicy
+from audit.detect.policy import HostPolicy
 from audit.result import build_result, evidence_from_result
 
 CARD = Card("4000056655665556")

@@ -3,7 +3,7 @@ sits in (a form body, a multipart part).
 
 A CVC is three or four digits and an expiry four: alone they match prices, ids and dates
 everywhere, so they only count next to the number (within CONTEXT bytes of it) or under a
-card-ish key (see `audit.match_needles.CVC_KEY`). Name and postal code count only next to the number.
+card-ish key (see `audit.detect.needles.CVC_KEY`). Name and postal code count only next to the number.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from audit.evidence import Card
-from audit.match_needles import expiry_value_regex
+from audit.detect.needles import expiry_value_regex
 
 # How near a CVC or expiry must be to a number match (bytes either side, in the same decoded layer).
 CONTEXT = 64

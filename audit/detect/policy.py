@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .detect import Sighting, find_sightings
-from .evidence import Evidence, FrameRecord
-from .hosts import host_of, matches_any, registrable_domain
+from .sightings import Sighting, find_sightings
+from audit.evidence import Evidence, FrameRecord
+from audit.hosts import host_of, matches_any, registrable_domain
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 RULE_SEVERITY = {

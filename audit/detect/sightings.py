@@ -9,8 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from .evidence import Card, Evidence
-from .hosts import host_of
+from audit.evidence import Card, Evidence
+from audit.hosts import host_of
 from .match import CardMatch, find_card, find_split_number
 
 # Headers the browser sets itself from the page's own location; the card in them is already

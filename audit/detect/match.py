@@ -5,12 +5,12 @@
     find_split_number(chunks, card)  the number cut into its digit groups over several payloads
     groups_distinct(number)          whether split detection means anything for this number
 
-How: one multi-pattern pass (`audit.match_needles`) over the bytes finds direct forms of the number
-and triggers for encoded ones; only the region around a trigger is decoded (`audit.match_decode`)
+How: one multi-pattern pass (`audit.detect.needles`) over the bytes finds direct forms of the number
+and triggers for encoded ones; only the region around a trigger is decoded (`audit.detect.decode`)
 and searched again, down to MAX_DEPTH layers; bodies that look compressed are inflated first. Every
 reported number was seen whole after decoding, so a different card that shares most digits, a BIN,
 or the last four digits never match. The CVC, expiry, name and postal code are reported only in
-card context (`audit.match_context`).
+card context (`audit.detect.context`).
 
 Encoding labels name the layers from the outside in, joined by "+": "url+base64+base64". At the
 top level a number that needed no decoding is "plain", "separated" (digit groups with spaces,
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from audit.evidence import Card
-from audit.match_context import container_label, context_patterns, near_number
-from audit.match_decode import REGION_DECODERS, base64_in_url, decompress, looks_compressed
-from audit.match_needles import CardPatterns, card_digits, number_groups, patterns_for
+from audit.detect.context import container_label, context_patterns, near_number
+from audit.detect.decode import REGION_DECODERS, base64_in_url, decompress, looks_compressed
+from audit.detect.needles import CardPatterns, card_digits, number_groups, patterns_for
 
 # Decoding layers searched below the captured bytes (url+base64+base64+base64+gzip fits).
 MAX_DEPTH = 5

@@ -104,7 +104,7 @@ def reversed_region(data: bytes, s: int, e: int) -> Decoded | None:
 
 
 def rot13_region(data: bytes, s: int, e: int) -> Decoded | None:
-    from audit.match_needles import rot13  # the same table the needles were built with
+    from audit.detect.needles import rot13  # the same table the needles were built with
     start, end = _run(data, s, e, _B64_RUN, WINDOW)
     return Decoded(rot13(data[start:end]), "rot13", start, end,
                    lambda i0, i1: (start + i0, start + i1))
