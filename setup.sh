@@ -2,13 +2,14 @@
 # Set up card-audit on a Debian machine and run it.
 #   bash setup.sh demo   install everything, then audit the bundled demo invoice
 #   bash setup.sh test   install everything, then run the test suite
+#   bash setup.sh install   install everything, nothing else (CI jobs that then run card-audit)
 # Installs: Python 3.11+ with venv (apt, if missing), Debian's chromium (if no Chromium is found),
 # and the project with its dependencies into .venv. Nothing is fetched from outside the package
 # registries: Playwright's own browser download is not needed.
 set -euo pipefail
 cd "$(dirname "$0")"
 mode="${1:-demo}"
-case "$mode" in demo|test) ;; *) echo "usage: bash setup.sh demo|test" >&2; exit 2 ;; esac
+case "$mode" in demo|test|install) ;; *) echo "usage: bash setup.sh demo|test|install" >&2; exit 2 ;; esac
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -42,6 +43,8 @@ fi
 
 if [ "$mode" = demo ]; then
   exec .venv/bin/card-audit demo
+elif [ "$mode" = install ]; then
+  exit 0
 else
   exec .venv/bin/python -m pytest -q "${@:2}"
 fi

@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                      "(blocks the processor's hosts unless the scenario says what to block)")
     run.add_argument("--workers", type=int, help="scenarios run in parallel processes")
     run.add_argument("--baseline", type=Path, help="script and header baseline (PCI DSS 6.4.3/11.6.1)")
+    run.add_argument("--shard", metavar="I/N", help="audit only the I-th of N parts of the scenarios "
+                     "(split by path, the same on every machine); see `merge`")
 
     demo = sub.add_parser("demo", help="audit the bundled demo invoice, clean and leaky")
     _browser_flags(demo)
@@ -53,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="re-render reports from recorded evidence")
     report.add_argument("results", nargs="+", type=Path, metavar="RESULT.json")
     report.add_argument("--out", type=Path, help="folder for the reports (default: beside each result)")
+
+    merge = sub.add_parser("merge", help="one index, summary, JUnit and SARIF over the folders of "
+                           "`run --shard` (a missing or incomplete shard is inconclusive: 3)")
+    merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR")
+    merge.add_argument("-o", "--out", type=Path, required=True, help="folder for the merged reports")
 
     base = sub.add_parser("baseline", help="script inventory and header baseline")
     base_sub = base.add_subparsers(dest="baseline_command", required=True)
@@ -86,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_report(args)
         if args.command == "baseline":
             return cmd_baseline(args)
+        if args.command == "merge":
+            return cmd_merge(args)
     except AuditError as exc:
         for line in getattr(exc, "problems", None) or [str(exc)]:
             _err(line if isinstance(exc, InputError) else f"card-audit: {line}")
@@ -122,8 +131,8 @@ def _config(args: argparse.Namespace) -> Any:
     return config.with_overrides(**overrides)
 
 
-def _out_dirs(scenarios: list[Any], out: Path | None) -> tuple[list[Path], Path | None]:
-    if len(scenarios) == 1:
+def _out_dirs(scenarios: list[Any], out: Path | None, suite: bool = False) -> tuple[list[Path], Path | None]:
+    if len(scenarios) == 1 and not suite:
         return [out or Path("reports") / Path(scenarios[0].source_path).stem], None
     top = out or Path("reports")
     dirs, used = [], set()
@@ -148,9 +157,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not config.connect:
         from .browser import find_browser
         find_browser(config.executable_path)  # a missing browser is an input error, before any run
-    dirs, top = _out_dirs(scenarios, args.out)
+    shard = None
+    if args.shard is not None:
+        from .shard import select, write_shard_record
+        scenarios, shard = select(scenarios, args.shard)
+    dirs, top = _out_dirs(scenarios, args.out, suite=shard is not None)
     for folder in ([top] if top is not None else []) + dirs:
         make_out_dir(folder, "--out")
+    if shard is not None and top is not None:
+        write_shard_record(shard, top)
+        _err(f"shard {shard['index']}/{shard['total']}: {len(scenarios)} of {len(shard['all'])} scenario(s)")
     jobs = [(str(s.source_path), d) for s, d in zip(scenarios, dirs)]
     entries = _run_all(jobs, config, args.adblock, baseline, config.workers)
     for (result, report), (_, out_dir) in zip(entries, jobs):
@@ -162,7 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     codes = [r["exit_code"] for r, _ in entries]
     if top is not None:
         from .outputs import worst_exit, write_suite
-        index = write_suite([(r, d) for (r, _), (_, d) in zip(entries, jobs)], top)
+        index = write_suite([(r, d) for (r, _), (_, d) in zip(entries, jobs)], top,
+                            extra={"shard": shard} if shard else None)
         _err(f"index: {index}")
         return worst_exit(codes)
     return codes[0]
@@ -194,7 +211,7 @@ def _run_one(path: str, out_dir: Path, config: Any, adblock: bool, baseline: Any
 
 def _run_all(jobs: list[tuple[str, Path]], config: Any, adblock: bool, baseline: Any,
              workers: int) -> list[tuple[dict[str, Any], Path]]:
-    if workers <= 1 or len(jobs) == 1:
+    if workers <= 1 or len(jobs) <= 1:
         many = len(jobs) > 1
         return [_run_one(path, out, config, adblock, baseline, f"[{Path(path).stem}] " if many else "")
                 for path, out in jobs]
@@ -229,6 +246,23 @@ def _worker_broke(path: str, out_dir: Path, baseline: Any, message: str) -> tupl
         extra, view = compare(evidence, baseline)
     result = build_result(evidence, HostPolicy.for_scenario(scenario), extra, view)
     return result, write_run(result, out_dir)
+
+
+# -- merge -------------------------------------------------------------------------------------
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .shard import merge
+    make_out_dir(args.out, "-o")
+    merged = merge(args.shards, args.out)
+    for result, folder in merged.entries:
+        _err(f"{VERDICT_WORD.get(result.get('verdict'), 'INCONCLUSIVE')}: {result['scenario'].get('name')} "
+             f"({len(result.get('findings') or [])} finding(s)) — report: {folder / 'report.html'}")
+    for problem in merged.problems:
+        _err(f"card-audit: merge: {problem}")
+    if merged.problems:
+        _err("card-audit: merge: incomplete: the scenarios above that no shard brought back are "
+             "inconclusive (exit 3)")
+    _err(f"index: {merged.index}")
+    return merged.exit_code
 
 
 # -- demo --------------------------------------------------------------------------------------

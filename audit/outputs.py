@@ -29,8 +29,10 @@ def worst_exit(codes: list[int]) -> int:
     return 0
 
 
-def write_suite(entries: list[tuple[dict[str, Any], Path]], top: Path) -> Path:
-    """index.html, summary.json, junit.xml and results.sarif over several scenarios."""
+def write_suite(entries: list[tuple[dict[str, Any], Path]], top: Path,
+                extra: dict[str, Any] | None = None) -> Path:
+    """index.html, summary.json, junit.xml and results.sarif over several scenarios; `extra` adds
+    to (or overrides, e.g. `exit_code`) the summary's top-level keys."""
     top.mkdir(parents=True, exist_ok=True)
     results = [r for r, _ in entries]
     summary = {
@@ -41,6 +43,7 @@ def write_suite(entries: list[tuple[dict[str, Any], Path]], top: Path) -> Path:
                        "exit_code": r["exit_code"], "findings": len(r.get("findings", [])),
                        "result": str((d / "result.json").relative_to(top)),
                        "report": str((d / "report.html").relative_to(top))} for r, d in entries],
+        **(extra or {}),
     }
     (top / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     write_junit(results, top / "junit.xml")
