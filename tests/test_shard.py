@@ -168,3 +168,17 @@ def test_merge_reads_results_only_inside_each_shard_folder(shards: list[Path], t
     merged = merge(shards, tmp_path / "out")
     assert merged.exit_code == 3 and any("../elsewhere/result.json" in p for p in merged.problems)
     assert not any(folder == outside for _, folder in merged.entries)
+
+
+def test_an_empty_shard_is_complete_and_merges(tmp_path: Path) -> None:
+    """More shards than scenarios: the last part is empty, still recorded, and merge needs it."""
+    run = run_cli("run", "scenarios/demo-stripe.yaml", "scenarios/demo-square.yaml", "--shard", "3/3",
+                  out=tmp_path / "s3")
+    assert run.code == 0, run.stderr
+    record = json.loads((tmp_path / "s3" / "shard.json").read_text())
+    assert record["scenarios"] == [] and record["all"] == ["scenarios/demo-square.yaml", "scenarios/demo-stripe.yaml"]
+    summary = json.loads((tmp_path / "s3" / "summary.json").read_text())
+    assert summary["scenarios"] == [] and summary["exit_code"] == 0 and summary["shard"]["index"] == 3
+    merged = run_cli("merge", tmp_path / "s3", "-o", tmp_path / "m")
+    assert merged.code == 3 and "shard 1/3 missing" in merged.stderr and "shard 2/3 missing" in merged.stderr
+    assert "shard 3/3 missing" not in merged.stderr
