@@ -77,3 +77,16 @@ def test_foreign_card_numbers_are_masked_everywhere():
 ])
 def test_split_digit_streams(payloads, spanned):
     assert digit_stream_split(payloads, CARD.number) == spanned
+
+
+def test_scenario_source_and_step_times_survive_a_round_trip():
+    """SARIF places findings on the scenario file and step line: `check` and `report` keep both."""
+    source = {"path": "scenarios/pay.yaml", "lines": [4, 9, 10], "card_steps": [2]}
+    import dataclasses
+    evidence = dataclasses.replace(_evidence(scenario_source=source),
+                                   steps=(StepRecord("goto", "https://shop.example.test/pay", True, time=0.1),
+                                          StepRecord("fill_card", "card fields", True, time=1.5)))
+    both = _round_trip(evidence)
+    for result in both.values():
+        assert result["scenario"]["source"] == source
+        assert [s["time"] for s in result["flow"]["steps"]] == [0.1, 1.5]
