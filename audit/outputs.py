@@ -49,4 +49,4 @@ def write_suite(entries: list[tuple[dict[str, Any], Path]], top: Path,
     write_junit(results, top / "junit.xml")
     write_sarif(results, top / "results.sarif")
     return render_index([{"result": r, "report": str((d / "report.html").relative_to(top))}
-                        for r, d in entries], top)
+                        for r, d in entries], top, problems=(extra or {}).get("problems"))

@@ -157,11 +157,22 @@ def _load_folder(folder: Path) -> ShardFolder:
     return shard
 
 
+def _named(path: str) -> tuple[str, str]:
+    """(name, processor) of a scenario file, when the merge runs in a checkout that has it."""
+    try:
+        from .scenario import load_scenario
+        scenario = load_scenario(Path(path))
+        return scenario.name, scenario.processor
+    except Exception:  # noqa: BLE001 - not here, or not valid here: the path names it well enough
+        return path, "unknown"
+
+
 def _not_audited(path: str, reason: str) -> dict[str, Any]:
     """An inconclusive row for a scenario no shard brought back: it shows in every output."""
+    name, processor = _named(path)
     return {
         "schema": "card-audit/result/v1", "tool": {"name": "card-audit"},
-        "scenario": {"name": path, "file": path, "processor": "unknown", "source": {"path": path}},
+        "scenario": {"name": name, "file": path, "processor": processor, "source": {"path": path}},
         "verdict": "inconclusive", "exit_code": 3, "duration_s": 0.0,
         "flow": {"completed": False, "steps": []}, "findings": [], "requests": [],
         "errors": [{"stage": "merge", "message": f"not audited: {reason}"}],

@@ -90,6 +90,7 @@ def test_merge_of_complete_shards(shards: list[Path], tmp_path: Path) -> None:
     assert junit.count("<testcase") == len(PATHS)
     index = (tmp_path / "out" / "index.html").read_text()
     assert all(f'href="{Path(p).stem}/report.html"' in index for p in PATHS)
+    assert 'id="incomplete"' not in index
 
 
 def test_merge_with_a_shard_folder_deleted_is_inconclusive_and_names_it(shards: list[Path], tmp_path: Path) -> None:
@@ -106,6 +107,8 @@ def test_merge_with_a_shard_folder_deleted_is_inconclusive_and_names_it(shards: 
     assert sorted(rows) == PATHS                       # the lost ones are rows too, inconclusive
     assert all(rows[p]["verdict"] == "inconclusive" and (tmp_path / "out" / rows[p]["report"]).is_file() for p in lost)
     assert "shard 2/3" in (tmp_path / "out" / "junit.xml").read_text()
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert 'id="incomplete"' in index and "shard 2/3 missing" in index
 
 
 def test_merge_without_naming_one_shard_is_inconclusive(shards: list[Path], tmp_path: Path) -> None:
@@ -182,3 +185,18 @@ def test_an_empty_shard_is_complete_and_merges(tmp_path: Path) -> None:
     merged = run_cli("merge", tmp_path / "s3", "-o", tmp_path / "m")
     assert merged.code == 3 and "shard 1/3 missing" in merged.stderr and "shard 2/3 missing" in merged.stderr
     assert "shard 3/3 missing" not in merged.stderr
+
+
+def test_a_lost_scenario_is_named_from_its_file_when_the_checkout_has_it(shards, tmp_path, monkeypatch):
+    import shutil
+    lost = partition(PATHS, 2, 3)
+    (tmp_path / "audits").mkdir()
+    (tmp_path / lost[0]).write_text("name: Invoice 7 paid with Square\nprocessor: square\n"
+                                    "start_url: https://invoices.example.test/invoice/7\nsteps:\n  - fill_card: {}\n")
+    monkeypatch.chdir(tmp_path)
+    shutil.rmtree(shards[1])
+    merged = merge(shards, tmp_path / "out")
+    rows = {s["file"]: s for s in json.loads((tmp_path / "out" / "summary.json").read_text())["scenarios"]}
+    assert (rows[lost[0]]["name"], rows[lost[0]]["processor"]) == ("Invoice 7 paid with Square", "square")
+    assert (rows[lost[1]]["name"], rows[lost[1]]["processor"]) == (lost[1], "unknown")
+    assert merged.exit_code == 3

@@ -172,15 +172,17 @@ def index_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def render_index(entries: list[dict[str, Any]], out_dir: Path) -> Path:
-    """Write out_dir/index.html: one row per scenario, worst verdict first, linking to each report."""
+def render_index(entries: list[dict[str, Any]], out_dir: Path, problems: list[str] | None = None) -> Path:
+    """Write out_dir/index.html: one row per scenario, worst verdict first, linking to each report;
+    `problems` (a merge that lacks shards) are shown above them."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = index_rows(entries)
     worst = rows[0]["verdict"] if rows else "inconclusive"
     totals = {v: sum(1 for r in rows if r["verdict"] == v) for v in view.VERDICTS}
     html = _environment().get_template("index.html.j2").render(
-        rows=rows, worst=worst, totals=totals, severities=view.SEVERITIES, **_assets())
+        rows=rows, worst=worst, totals=totals, severities=view.SEVERITIES,
+        problems=[view.text(p) for p in problems or []], **_assets())
     path = out_dir / "index.html"
     path.write_text(html, encoding="utf-8")
     return path
