@@ -19,7 +19,7 @@ from .source import scenario_source
 Progress = Callable[[str], None]
 
 
-def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool = False,
+def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | bool | None = False,
                    baseline: Any = None, progress: Progress | None = None) -> tuple[dict[str, Any], Path]:
     """Run, judge and write one scenario. Returns the result dict and the report's path.
 

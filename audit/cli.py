@@ -34,8 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output folder (default reports/<scenario-stem>/, "
                      "or reports/ for several scenarios)")
     run.add_argument("--config", type=Path, help="playwright.config.yaml (default: ./playwright.config.yaml if present)")
-    run.add_argument("--adblock", action="store_true", help="browse as a payer with an ad blocker "
-                     "(blocks the processor's hosts unless the scenario says what to block)")
+    run.add_argument("--adblock", nargs="?", const="auto", choices=("processor", "lists", "auto"),
+                     metavar="processor|lists", help="browse as a payer with an ad blocker: `lists` runs "
+                     "the real filter lists (EasyList, EasyPrivacy, uBlock filters), `processor` blocks the "
+                     "processor's hosts; plain --adblock means lists when they are installed")
     run.add_argument("--workers", type=int, help="scenarios run in parallel processes")
     run.add_argument("--baseline", type=Path, help="script and header baseline (PCI DSS 6.4.3/11.6.1)")
     run.add_argument("--shard", metavar="I/N", help="audit only the I-th of N parts of the scenarios "
@@ -66,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     approve = base_sub.add_parser("approve", help="write a baseline from a recorded run")
     approve.add_argument("result", type=Path, metavar="RESULT.json")
     approve.add_argument("-o", "--output", type=Path, default=Path("baseline.yaml"))
+
+    from .matrix import add_parser as add_matrix
+    add_matrix(sub, _browser_flags)
     return p
 
 
@@ -79,7 +84,7 @@ def _browser_flags(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_adblock_flag(list(sys.argv[1:] if argv is None else argv)))
     except SystemExit as exc:  # argparse already printed the usage error
         return 2 if exc.code else 0
     try:
@@ -95,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_baseline(args)
         if args.command == "merge":
             return cmd_merge(args)
+        if args.command == "adblock-matrix":
+            from .matrix import cmd_adblock_matrix
+            return cmd_adblock_matrix(args, _config(args), _err)
     except AuditError as exc:
         for line in getattr(exc, "problems", None) or [str(exc)]:
             _err(line if isinstance(exc, InputError) else f"card-audit: {line}")
@@ -106,6 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"card-audit: internal error: {type(exc).__name__}: {exc}")
         return 3
     return 2
+
+
+def _adblock_flag(argv: list[str]) -> list[str]:
+    """A bare `--adblock` before a scenario path: the path is not the flag's value."""
+    out = list(argv)
+    for i, token in enumerate(out):
+        if token == "--adblock" and (i + 1 == len(out) or out[i + 1] not in ("processor", "lists", "auto")):
+            out[i] = "--adblock=auto"
+    return out
 
 
 # -- run ---------------------------------------------------------------------------------------

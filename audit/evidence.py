@@ -50,6 +50,8 @@ class RequestRecord:
     failure: str | None = None    # Chromium's error text, e.g. net::ERR_BLOCKED_BY_CLIENT
     blocked_by_client: bool = False
     blocked_by: str | None = None  # "adblock" | "csp" | None: why the browser stopped it
+    blocked_rule: str | None = None  # the ad blocker's filter that stopped it, as written in its list
+    blocked_list: str | None = None  # the list that filter comes from
     redirected_from: str | None = None  # id of the request this one redirected from
     time: float = 0.0             # seconds since the run started
 
@@ -88,6 +90,34 @@ class ConsoleRecord:
     page: int = 0
     source: str = "page"
     blocked_by_client: bool = False
+    time: float = 0.0
+    blocked_rule: str | None = None  # for a line about a request the ad blocker stopped
+    blocked_list: str | None = None
+
+
+@dataclass(frozen=True)
+class FilterListRecord:
+    """A filter list the run's ad blocker used."""
+
+    name: str
+    path: str
+    sha256: str
+    lines: int = 0
+
+
+@dataclass(frozen=True)
+class HiddenRecord:
+    """Elements an ad blocker's element-hiding filter hid in a document, as a payer would not see them."""
+
+    selector: str
+    rule: str                     # the filter, as written in its list
+    list: str
+    frame_url: str | None
+    page: int = 0
+    count: int = 1                # elements the selector matched
+    element: str = ""             # the first one, e.g. <button id="pay-button">
+    text: str = ""                # its visible text, cut short
+    step: int | None = None       # the failed step (1-based) whose target this hid, when it did
     time: float = 0.0
 
 
@@ -188,6 +218,9 @@ class Evidence:
     screenshots: tuple[str, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
     adblock: bool = False
+    adblock_mode: str = ""        # processor | lists | custom, when adblock
+    adblock_lists: tuple[FilterListRecord, ...] = ()
+    hidden: tuple[HiddenRecord, ...] = ()
     tool_version: str = ""
     notes: tuple[str, ...] = ()   # things worth knowing that do not make the run inconclusive
     # the scenario file inside its repository and the line of each step (audit.source)
@@ -209,6 +242,7 @@ def _build(cls: type, data: Any) -> Any:
         "card": Card, "steps": StepRecord, "requests": RequestRecord, "websockets": WebSocketRecord,
         "console": ConsoleRecord, "frames": FrameRecord, "scripts": ScriptRecord,
         "storage": StorageRecord, "errors": ErrorRecord, "api_calls": ApiCallRecord, "dns": DnsRecord,
+        "adblock_lists": FilterListRecord, "hidden": HiddenRecord,
     }
     for name, value in data.items():
         if name not in hints:

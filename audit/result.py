@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections import defaultdict
 from typing import Any
 
@@ -60,8 +61,13 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
                    (f": step '{failed.action} {failed.target}' failed ({failed.error})." if failed else "."))
     if evidence.adblock:
         stopped = sorted({r.host for r in evidence.requests if r.blocked_by_client})
-        out.append("The run browsed as a payer with an ad blocker; it stopped requests to "
-                   + (", ".join(stopped) if stopped else "no host") + ".")
+        lists = ", ".join(f.name for f in evidence.adblock_lists)
+        kind = {"processor": " that blocks the processor's hosts", "lists": f" running {lists}"}.get(
+            evidence.adblock_mode, f" ({lists})" if lists else "")
+        out.append(f"The run browsed as a payer with an ad blocker{kind}; it stopped requests to "
+                   + (", ".join(stopped) if stopped else "no host")
+                   + (f" and hid {_plural(len(evidence.hidden), 'kind')} of element" if evidence.hidden else "")
+                   + ".")
     if not typed:
         out.append("The canary card was never typed, so nothing about where card data goes was proven.")
     for field in ("number", "cvc") if typed else ():
@@ -158,6 +164,10 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
         "start_url": evidence.start_url,
         "card": {**card.fields(), "display": group_number(card.number)},
         "adblock": evidence.adblock,
+        "adblock_mode": evidence.adblock_mode or None,
+        "adblock_lists": [dataclasses.asdict(f) for f in evidence.adblock_lists],
+        "hidden_elements": [{**dataclasses.asdict(h), "frame_url": _mask_text(h.frame_url, canary),
+                             "text": _mask_text(h.text, canary)} for h in evidence.hidden],
         "summary": {
             "proof": proof_sentences(evidence, policy, findings, sightings),
             "card_frame_hosts_seen": sorted({f.host for f in evidence.frames if f.typed_fields}),
@@ -179,6 +189,7 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
             "resource_type": r.resource_type, "frame_url": r.frame_url, "from": r.source, "page": r.page,
             "channel": r.channel, "status": r.status, "failure": r.failure,
             "blocked_by_client": r.blocked_by_client, "blocked_by": r.blocked_by,
+            "blocked_rule": r.blocked_rule, "blocked_list": r.blocked_list,
             "party": policy.party(r.host), "card_fields": sorted(fields_by_request.get(r.id, ())),
             "headers": redact_headers(r.headers, keep), "body_b64": _mask_body(r.body_b64, canary),
             "response_headers": redact_headers(r.response_headers, keep), "redirected_from": r.redirected_from,
@@ -189,7 +200,8 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
                                     "time": f.time} for f in w.frames]} for w in evidence.websockets],
         "console": [{"type": c.type, "text": _mask_text(c.text, canary), "url": _mask_text(c.url, canary),
                      "frame_url": c.frame_url, "page": c.page, "source": c.source,
-                     "blocked_by_client": c.blocked_by_client, "time": c.time} for c in evidence.console],
+                     "blocked_by_client": c.blocked_by_client, "blocked_rule": c.blocked_rule,
+                     "blocked_list": c.blocked_list, "time": c.time} for c in evidence.console],
         "frames": [{"index": f.index, "url": _mask_text(f.url, canary), "host": f.host, "parent": f.parent, "page": f.page,
                     "name": f.name, "card_inputs": list(f.card_inputs), "typed_fields": list(f.typed_fields),
                     "allowed": not ({*f.card_inputs, *f.typed_fields} & set(FLAGGED_FIELDS))
@@ -239,7 +251,9 @@ def evidence_from_result(result: dict[str, Any]) -> Evidence:
         "screenshots": result.get("screenshots", []),
         # "analysis" and "step" errors are derived again from the evidence when it is judged
         "errors": [e for e in result.get("errors", []) if e.get("stage") not in ("analysis", "step")],
-        "adblock": result.get("adblock", False), "tool_version": result.get("tool", {}).get("version", ""),
+        "adblock": result.get("adblock", False), "adblock_mode": result.get("adblock_mode") or "",
+        "adblock_lists": result.get("adblock_lists", []), "hidden": result.get("hidden_elements", []),
+        "tool_version": result.get("tool", {}).get("version", ""),
         "notes": result.get("notes", []),
         "scenario_source": scenario.get("source") or {},
     }

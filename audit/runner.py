@@ -38,12 +38,14 @@ def _first_line(message: str) -> str:
 class Run:
     """A single scenario run. `execute()` returns Evidence; it never raises for a failing flow."""
 
-    def __init__(self, scenario: Any, config: Any, out_dir: Path, *, adblock: bool = False,
+    def __init__(self, scenario: Any, config: Any, out_dir: Path, *, adblock: str | bool | None = False,
                  progress: Progress | None = None) -> None:
         self.scenario = scenario
         self.config = config
         self.out_dir = out_dir
-        self.adblock = adblock or bool(getattr(scenario, "adblock", None))
+        # adblock: "processor" | "lists" | "auto"/True (plain --adblock) | False/None (the scenario's)
+        self.adblock_request = adblock
+        self.adblock = bool(adblock) or bool(getattr(scenario, "adblock", None))
         self.progress = progress or (lambda _line: None)
         self.recording: Recording | None = None
         self.steps: list[StepRecord] = []
@@ -127,6 +129,13 @@ class Run:
         t0 = time.monotonic()
         profile = self.scenario.profile
         card = self.scenario.resolved_card(profile)
+        blocker = None
+        if self.adblock:  # before the browser starts: a missing list is an input error
+            from .blocking import blocker_for
+            began = time.monotonic()
+            blocker = blocker_for(self.scenario, profile, self.adblock_request)
+            self.progress(f"ad blocker: {blocker.describe()} (ready in {time.monotonic() - began:.1f} s"
+                          f"{', from the cache' if blocker.from_cache else ''})")
         with ExitStack() as stack:
             hosts = dict(self.scenario.hosts or {})
             spki = None
@@ -145,10 +154,7 @@ class Run:
             context = self._new_context(browser)
             stack.callback(_quietly, context.close)
             context.set_default_timeout(self._timeout())
-            if self.adblock:
-                from .blocking import attach_blocker
-                attach_blocker(context, self.scenario, profile)
-            self.recording = Recording(context, self.progress, netlog)
+            self.recording = Recording(context, self.progress, netlog, blocker=blocker)
             if self.config.trace != "off":
                 context.tracing.start(screenshots=True, snapshots=True)
             browser.on("disconnected", lambda _b: self.recording.session.error("browser", "the browser disconnected"))
@@ -197,6 +203,8 @@ class Run:
                 error = _first_line(exc)
             ok = error is None
             if not ok:
+                if self.adblock and step is not None:
+                    self._explain(runner, step, number)
                 shot = self._shoot(f"failed-{action}")
                 self.progress(f"  step {number} failed: {error}")
             elif shot is None and self.config.screenshots == "steps":
@@ -208,6 +216,20 @@ class Run:
             if not ok:
                 return False
         return True
+
+    def _explain(self, runner: Any, step: Any, number: int) -> None:
+        """Whether the ad blocker hid what the failed step needed: its target, or for fill_card the
+        frames and inputs of the page."""
+        try:
+            if getattr(step, "selector", None):
+                locator = runner._scope(step).locator(step.selector)
+            elif step.action == "fill_card":
+                locator = runner.active_page().locator("iframe, input")
+            else:
+                return
+        except Exception:  # noqa: BLE001 - no page left to look at
+            return
+        self.recording.explain_failure(locator, number)
 
     def _shoot(self, name: str, full_page: bool = True) -> str | None:
         """A picture for the report. Best effort: a page that goes away mid-shot is noted, and
@@ -247,7 +269,7 @@ class Run:
             **fields)
 
 
-def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: bool = False,
+def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | bool | None = False,
                  progress: Progress | None = None) -> Evidence:
     """Run one scenario. Input errors raise InputError; everything the browser does is evidence."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -287,21 +287,33 @@ def _readable_file(value: Any, info: ValidationInfo) -> Any:
 
 
 class AdblockSpec(BaseModel):
-    """Browse as a payer with an ad blocker.
+    """Browse as a payer with an ad blocker (see audit/blocking.py for the modes).
 
     `adblock: true` in a scenario is short for `{block_processor: true}`: block every host of the
-    processor profile (`ProcessorProfile.processor_hosts`), the worst case of an over-eager blocker.
-    `block` adds host patterns; `filter_list` is an Adblock Plus syntax list, relative to the
-    scenario file, checked to be readable when the scenario loads.
+    processor profile (`ProcessorProfile.processor_hosts`), the worst case of an over-eager blocker,
+    the same as `{mode: processor}`. `{mode: lists}` uses the real filter lists (the installed
+    uBlock Origin package's, or the files named in `lists`, relative to the scenario file).
+    `block` adds host patterns and `filter_list` an Adblock Plus syntax list to either mode; alone
+    they are the whole blocker. Every file is checked to be readable when the scenario loads.
     """
 
     model_config = STRICT
+    mode: Literal["processor", "lists"] | None = None
+    lists: list[Annotated[Path, BeforeValidator(_readable_file)]] = []
     block: list[HostPattern] = []
     filter_list: Annotated[Path, BeforeValidator(_readable_file)] | None = None
     block_processor: bool = False
 
+    def effective_mode(self) -> str:
+        """processor | lists | custom (only `block` and `filter_list`)."""
+        if self.mode:
+            return self.mode
+        if self.lists:
+            return "lists"
+        return "processor" if self.block_processor else "custom"
+
     def blocked_hosts(self, profile: ProcessorProfile) -> list[str]:
-        extra = profile.processor_hosts if self.block_processor else []
+        extra = profile.processor_hosts if self.effective_mode() == "processor" else []
         return list(dict.fromkeys([*self.block, *extra]))
 
 

@@ -105,6 +105,10 @@ def all_recorders(session: Session, **options: Any) -> list[Recorder]:
     from .storage import StorageRecorder
     from .websockets import WebSocketRecorder
 
-    return [NetworkRecorder(session), WebSocketRecorder(session), ConsoleRecorder(session),
-            FrameRecorder(session), ScriptRecorder(session), StorageRecorder(session),
-            InstrumentRecorder(session), NetLogRecorder(session, options.get("netlog_path"))]
+    recorders = [NetworkRecorder(session), WebSocketRecorder(session), ConsoleRecorder(session),
+                 FrameRecorder(session), ScriptRecorder(session), StorageRecorder(session),
+                 InstrumentRecorder(session), NetLogRecorder(session, options.get("netlog_path"))]
+    if options.get("blocker") is not None:  # browsing as a payer with an ad blocker
+        from .adblock import AdblockRecorder
+        recorders.append(AdblockRecorder(session, options["blocker"]))
+    return recorders

@@ -22,9 +22,9 @@ SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never go
 
 class Recording:
     def __init__(self, context: Any, progress: Callable[[str], None] | None = None,
-                 netlog_path: Path | None = None) -> None:
+                 netlog_path: Path | None = None, blocker: Any = None) -> None:
         self.session = Session()
-        self.recorders = all_recorders(self.session, netlog_path=netlog_path)
+        self.recorders = all_recorders(self.session, netlog_path=netlog_path, blocker=blocker)
         self.pages: list[Any] = []
         self.notes: list[str] = []
         self._progress = progress or (lambda _line: None)
@@ -37,6 +37,15 @@ class Recording:
     @property
     def frames(self) -> FrameRecorder:
         return next(r for r in self.recorders if isinstance(r, FrameRecorder))
+
+    def explain_failure(self, locator: Any, step: int) -> None:
+        """A step failed: let recorders that change what the payer sees (the ad blocker's element
+        hiding) say whether they hid its target."""
+        for recorder in self.recorders:
+            if hasattr(recorder, "explain"):
+                page = self.live_pages()[-1] if self.live_pages() else None
+                self.session.guard(recorder.name, recorder.explain, locator, step,
+                                   self.session.page_index(page) if page is not None else 0)
 
     def live_pages(self) -> list[Any]:
         return [p for p in self.pages if not p.is_closed()]
@@ -114,6 +123,9 @@ class Recording:
             exported = self.session.guard(recorder.name, recorder.export)
             if exported:
                 fields.update(exported)
+        for recorder in self.recorders:  # recorders that add to the others' records (the ad blocker's reasons)
+            if hasattr(recorder, "annotate"):
+                fields = self.session.guard(recorder.name, recorder.annotate, fields) or fields
         page_headers: dict[str, str] = {}
         for request in fields.get("requests", ()):
             if request.page == 0 and request.source == "page" and request.resource_type == "document" \

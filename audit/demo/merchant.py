@@ -33,7 +33,10 @@ PROCESSOR_CSP: dict[str, dict[str, tuple[str, ...]]] = {
     "stripe": {"script-src": ("https://js.stripe.com", "https://*.js.stripe.com"),
                "frame-src": ("https://js.stripe.com", "https://*.js.stripe.com",
                              "https://hooks.stripe.com"),
-               "connect-src": ("https://api.stripe.com",)},
+               # m.stripe.com: Stripe.js's fraud signals from the merchant's page (stripe.js's
+               # sendSignals); the merchant allows it, as EasyPrivacy's rule for it
+               # (`||m.stripe.com^$third-party,domain=~stripe.network`) expects of merchants' pages.
+               "connect-src": ("https://api.stripe.com", "https://m.stripe.com")},
     # https://developer.squareup.com/docs/web-payments/content-security-policy
     "square": {"script-src": ("https://*.squarecdn.com",),
                "frame-src": ("https://*.squarecdn.com",),

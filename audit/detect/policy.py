@@ -174,15 +174,43 @@ def card_data_at_rest(sightings: list[Sighting], policy: HostPolicy) -> list[Fin
 
 
 def processor_blocked(evidence: Evidence, policy: HostPolicy) -> list[Finding]:
-    blocked: dict[str, list[str]] = {}
+    """The payer's ad blocker against the payment: medium when the payment still completed
+    (telemetry stopped), high when it could not. Each finding names the filter and its list."""
+    completed = evidence.completed
+    severity = "medium" if completed else "high"
+    outcome = ("the payment still completed" if completed
+               else "the payment could not complete: payers with this ad blocker cannot pay")
+    blocked: dict[str, list[Any]] = {}
     for req in evidence.requests:
         if req.blocked_by_client and policy.party(req.host) == "processor":
-            blocked.setdefault(req.host, []).append(req.id)
-    return [_finding("processor-blocked-by-client",
-                     f"{len(ids)} request(s) to {host} failed with ERR_BLOCKED_BY_CLIENT: payers with an "
-                     f"ad blocker cannot pay", host=host, request_id=ids[0], count=len(ids),
-                     url=next(r.url for r in evidence.requests if r.id == ids[0]))
-            for host, ids in blocked.items()]
+            blocked.setdefault(req.host, []).append(req)
+    out = []
+    for host, reqs in blocked.items():
+        rules = list(dict.fromkeys(_rule_words(r.blocked_rule, r.blocked_list) for r in reqs if r.blocked_rule))
+        by = f" by {'; '.join(rules)}" if rules else ""
+        out.append(Finding(rule="processor-blocked-by-client", severity=severity,
+                           message=f"{len(reqs)} request(s) to {host} stopped by the ad blocker "
+                                   f"(ERR_BLOCKED_BY_CLIENT){by}; {outcome}",
+                           host=host, request_id=reqs[0].id, count=len(reqs), url=reqs[0].url,
+                           blocked=True, location=reqs[0].blocked_rule))
+    if not completed:
+        for hidden in evidence.hidden:
+            if hidden.step is None or not 0 < hidden.step <= len(evidence.steps):
+                continue
+            step = evidence.steps[hidden.step - 1]
+            what = f"{hidden.element}{' (' + repr(hidden.text) + ')' if hidden.text else ''}"
+            out.append(Finding(
+                rule="processor-blocked-by-client", severity="high",
+                message=f"the ad blocker hid {what}, which step {hidden.step} ({step.action} {step.target}) "
+                        f"needed, by {_rule_words(hidden.rule, hidden.list)}; the payment could not "
+                        "complete: payers with this ad blocker cannot pay",
+                host=host_of(hidden.frame_url or "") or None, url=hidden.frame_url,
+                frame_url=hidden.frame_url, location=hidden.rule, excerpt=hidden.element))
+    return out
+
+
+def _rule_words(rule: str | None, origin: str | None) -> str:
+    return f"`{rule}`" + (f" ({origin})" if origin else "")
 
 
 def unlisted_third_parties(evidence: Evidence, policy: HostPolicy) -> list[Finding]:

@@ -14,6 +14,18 @@
   var COMPONENTS = '$components'.split(',');
 
   function uid() { return 'uid_' + Math.random().toString(36).slice(2, 12); }
+  // The SDK's event logger (beaver-logger) posts to www.paypal.com/xoplatform/logger/api/logger
+  // from the merchant's page; EasyPrivacy's `||paypal.com/xoplatform/logger/api/logger` stops it.
+  function log(event, extra) {
+    try {
+      fetch(ORIGIN + '/xoplatform/logger/api/logger', {method: 'POST', keepalive: true,
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({events: [Object.assign({level: 'info', event: event, timestamp: Date.now(),
+          client_id: CLIENT_ID, page: window.location.origin + window.location.pathname}, extra || {})], meta: {},
+          tracking: [{feed_name: 'payments_sdk', comp: COMPONENTS.join(',')}]})}).catch(function () {});
+    } catch (e) {}
+  }
+  log('sdk_load');
   function query(obj) { return new URLSearchParams(obj).toString(); }
   function frame(src, name, title, height) {
     var f = document.createElement('iframe');

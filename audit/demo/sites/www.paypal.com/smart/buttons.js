@@ -50,6 +50,8 @@
     }
   });
 
+  // FraudNet pixel: device data only. EasyPrivacy's `||c.paypal.com^$image,script` stops it.
+  new Image().src = 'https://c.paypal.com/v1/r/d/i?' + new URLSearchParams({f: id, s: 'SMART_PAYMENT_BUTTONS'}).toString();
   // FraudNet: device data only (https://developer.paypal.com/limited-release/fraudnet/).
   fetch('https://c.paypal.com/v1/r/d/b/p1', {method: 'POST', keepalive: true,
     body: JSON.stringify({f: id, s: 'SMART_PAYMENT_BUTTONS', l: navigator.language, w: screen.width, h: screen.height})})
