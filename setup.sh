@@ -4,7 +4,7 @@
 #   bash setup.sh test   install everything, then run the test suite
 #   bash setup.sh install   install everything, nothing else (CI jobs that then run card-audit)
 # Installs: Python 3.11+ with venv (apt, if missing), Debian's chromium (if no Chromium is found),
-# and the project with its dependencies into .venv. Nothing is fetched from outside the package
+# Debian's webext-ublock-origin-chromium (its filter lists, for --adblock lists), and the project with its dependencies into .venv. Nothing is fetched from outside the package
 # registries: Playwright's own browser download is not needed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,6 +40,14 @@ if ! .venv/bin/python -c 'from audit.browser import find_browser; find_browser()
   apt_install chromium fonts-dejavu-core
 fi
 .venv/bin/python -c 'from audit.browser import find_browser; print("setup: browser", find_browser())' >&2
+
+# The filter lists a payer's ad blocker runs (`--adblock lists`, `card-audit adblock-matrix`): uBlock
+# Origin as Debian packages it, with EasyList, EasyPrivacy and uBlock's own lists.
+if [ ! -f /usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/easyprivacy.txt ]; then
+  echo "setup: installing Debian's uBlock Origin filter lists (apt: webext-ublock-origin-chromium)" >&2
+  apt_install webext-ublock-origin-chromium ||
+    echo "setup: could not install webext-ublock-origin-chromium; --adblock lists will need adblock.lists" >&2
+fi
 
 if [ "$mode" = demo ]; then
   exec .venv/bin/card-audit demo

@@ -291,12 +291,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from .browser import find_browser
         find_browser(config.executable_path)
     make_out_dir(args.out, "--out")
+    from .blocking import packaged_lists
+    from .bundled import demo_adblock_runs
+    runs = [(path, want, None) for path, want in demo_scenarios()]
+    if packaged_lists():
+        runs += [(path, want, mode) for path, mode, want in demo_adblock_runs()]
+    else:
+        _err("(the ad-blocker run is skipped: no filter lists installed; "
+             "`apt-get install webext-ublock-origin-chromium` adds them)")
     outcomes = []
-    for path, want in demo_scenarios():
+    for path, want, mode in runs:
         scenario = load_scenario(path)
-        _err(f"== {scenario.name} (expected: {VERDICT_WORD[want]})")
-        result, report = _run_one(str(path), args.out / path.stem, config, False, None, "  ")
-        outcomes.append((scenario.name, want, result, report))
+        name = scenario.name + (f", with the ad blocker ({mode})" if mode else "")
+        _err(f"== {name} (expected: {VERDICT_WORD[want]})")
+        out = args.out / (path.stem + (f"-adblock-{mode}" if mode else ""))
+        result, report = _run_one(str(path), out, config, mode, None, "  ")
+        outcomes.append((name, want, result, report))
     _err("")
     ok = True
     for name, want, result, report in outcomes:
@@ -304,7 +314,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ok &= got == want
         _err(f"{VERDICT_WORD[got]:<13} {name}\n              report: {report}")
         for f in result["findings"]:
-            if f["severity"] in ("critical", "high"):
+            if f["severity"] in ("critical", "high") or f["rule"] == "processor-blocked-by-client":
                 _err(f"              {f['severity']}: {f['rule']}: {f['message']}")
     _err("the demo behaved as expected" if ok else "the demo did NOT behave as expected")
     if ok:

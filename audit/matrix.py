@@ -139,10 +139,9 @@ def cell(result: dict[str, Any], run_dir: Path, top: Path) -> dict[str, Any]:
     return {
         "completed": bool(result.get("flow", {}).get("completed")),
         "verdict": result.get("verdict"), "exit_code": result.get("exit_code"),
-        "failed_step": f"{failed['action']} {failed['target']}: {failed.get('error') or ''}".strip() if failed else None,
-        "blocked": [{"url": r["url"], "host": r["host"], "party": r.get("party"), "resource_type": r.get("resource_type"),
-                     "rule": r.get("blocked_rule"), "list": r.get("blocked_list")}
-                    for r in result.get("requests", []) if r.get("blocked_by_client")],
+        "failed_step": (f"step {steps.index(failed) + 1} ({failed['action']} {failed['target']}): "
+                        f"{failed.get('error') or ''}").strip() if failed else None,
+        "blocked": _blocked(result),
         "hidden": [{"element": h.get("element"), "text": h.get("text"), "rule": h.get("rule"), "list": h.get("list"),
                     "frame_url": h.get("frame_url"), "step": h.get("step")} for h in result.get("hidden_elements", [])],
         "findings": [{"rule": f["rule"], "severity": f["severity"], "message": f["message"]}
@@ -152,6 +151,21 @@ def cell(result: dict[str, Any], run_dir: Path, top: Path) -> dict[str, Any]:
         "report": f"{rel}/report.html", "result": f"{rel}/result.json",
         "duration_s": result.get("duration_s"),
     }
+
+
+def _blocked(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Requests the blocker stopped, one entry per URL and filter, with how many times."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in result.get("requests", []):
+        if not r.get("blocked_by_client"):
+            continue
+        key = (r["url"], r.get("blocked_rule") or "")
+        if key in out:
+            out[key]["count"] += 1
+            continue
+        out[key] = {"url": r["url"], "host": r["host"], "party": r.get("party"), "resource_type": r.get("resource_type"),
+                    "rule": r.get("blocked_rule"), "list": r.get("blocked_list"), "count": 1}
+    return list(out.values())
 
 
 def row(name: str, file: str, processor: str, cells: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -175,6 +189,14 @@ def build(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "columns": [{"mode": m, "title": t} for m, t in COLUMNS], "lists": lists, "scenarios": rows}
 
 
+def _count_serious(findings: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    counts: dict[tuple[str, str], int] = {}
+    for f in findings:
+        if f["severity"] in ("critical", "high"):
+            counts[(f["severity"], f["rule"])] = counts.get((f["severity"], f["rule"]), 0) + 1
+    return [(sev, rule, n) for (sev, rule), n in counts.items()]
+
+
 def render(matrix: dict[str, Any], out: Path) -> Path:
     from .output.html import _assets, _environment, _inline_image, _relative_link
     rows = []
@@ -184,6 +206,7 @@ def render(matrix: dict[str, Any], out: Path) -> Path:
             c = r["cells"][mode]
             cells.append({**c, "mode": mode, "title": title, "img": _inline_image(out, c["screenshot"] or ""),
                           "report_link": _relative_link(c["report"]), "shot_link": _relative_link(c["screenshot"] or ""),
+                          "serious": _count_serious(c["findings"]),
                           "processor_blocked": [b for b in c["blocked"] if b["party"] == "processor"],
                           "other_blocked": [b for b in c["blocked"] if b["party"] != "processor"]})
         rows.append({**r, "cell_list": cells})

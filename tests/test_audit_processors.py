@@ -52,15 +52,15 @@ def test_paypal_popup_card_entry_is_attributed_to_the_popup(tmp_path):
 
 
 def test_adblocked_stripe_run_lists_blocked_urls_and_never_passes(tmp_path):
-    run = run_cli("run", SCENARIOS / "demo-stripe.yaml", "--adblock", out=tmp_path)
-    assert run.code == 3, run.stderr  # the payment could not complete: inconclusive, never 0
+    run = run_cli("run", SCENARIOS / "demo-stripe.yaml", "--adblock", "processor", out=tmp_path)
+    assert run.code == 1, run.stderr  # the payment could not complete: a high finding, never 0
     result = run.result
     blocked = [r for r in result["requests"] if r["blocked_by_client"]]
     assert blocked and all(r["host"].endswith("stripe.com") for r in blocked)
     assert "https://js.stripe.com/v3/" in {r["url"] for r in blocked}
     assert all("ERR_BLOCKED_BY_CLIENT" in r["failure"] for r in blocked)
     rules = {f["rule"]: f for f in result["findings"]}
-    assert rules["processor-blocked-by-client"]["severity"] == "medium"
+    assert rules["processor-blocked-by-client"]["severity"] == "high"
     assert rules["processor-blocked-by-client"]["host"] == "js.stripe.com"
     assert any(c["blocked_by_client"] for c in result["console"])
     assert not result["flow"]["completed"]

@@ -52,7 +52,7 @@ def overview(result: dict[str, Any]) -> dict[str, Any]:
         "started_at": view.text(result.get("started_at"), "unknown"),
         "duration": f"{view.number(result.get('duration_s')):.1f} s",
         "exit_code": view.text(result.get("exit_code")),
-        "adblock": bool(result.get("adblock")),
+        "adblock": bool(result.get("adblock")), "adblock_mode": view.text(result.get("adblock_mode")),
         "completed": bool(view.as_dict(result.get("flow")).get("completed")),
         "steps_ok": sum(1 for s in steps if s.get("ok")), "steps": len(steps),
         "counts": {
@@ -100,6 +100,7 @@ def _request_row(req: dict[str, Any], rules_by_request: dict[str, list[str]]) ->
         "frame_url": view.text(req.get("frame_url")), "channel": view.text(req.get("channel"), "http"),
         "blocked": _blocked(req), "blocked_by": view.text(req.get("blocked_by")),
         "blocked_by_client": bool(req.get("blocked_by_client")),
+        "blocked_rule": view.text(req.get("blocked_rule")), "blocked_list": view.text(req.get("blocked_list")),
         "card_fields": view.strings(req.get("card_fields")),
         "headers": view.headers(req.get("headers")), "response_headers": view.headers(req.get("response_headers")),
         "body": body, "body_size": size, "body_truncated": size > BODY_PREVIEW_BYTES,
@@ -161,7 +162,8 @@ def storage(result: dict[str, Any]) -> list[dict[str, str]]:
 def console(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"type": view.text(c.get("type"), "log"), "text": view.text(c.get("text")), "url": view.text(c.get("url")),
              "frame_url": view.text(c.get("frame_url")), "source": view.text(c.get("source")),
-             "blocked": bool(c.get("blocked_by_client")) or "ERR_BLOCKED_BY_CLIENT" in view.text(c.get("text"))}
+             "blocked": bool(c.get("blocked_by_client")) or "ERR_BLOCKED_BY_CLIENT" in view.text(c.get("text")),
+             "blocked_rule": view.text(c.get("blocked_rule")), "blocked_list": view.text(c.get("blocked_list"))}
             for c in view.dicts(result.get("console"))]
 
 
