@@ -240,7 +240,7 @@ def test_the_processor_blocked_is_high_when_the_payment_cannot_complete(tmp_path
     result = run.result
     assert not result["flow"]["completed"] and result["adblock_mode"] == "processor"
     js = [r for r in result["requests"] if r["url"] == "https://js.stripe.com/v3/"]
-    assert js and js[0]["blocked_by_client"] and js[0]["blocked_rule"] == "*.stripe.com"
+    assert js and js[0]["blocked_by_client"] and js[0]["blocked_rule"] == "js.stripe.com"
     assert js[0]["blocked_list"] == "processor hosts (stripe profile)"
     finding = next(f for f in result["findings"] if f["rule"] == "processor-blocked-by-client")
     assert finding["severity"] == "high" and finding["host"] == "js.stripe.com"
