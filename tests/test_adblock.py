@@ -230,6 +230,7 @@ policy:
     high = [f for f in result["findings"] if f["severity"] == "high"]
     assert [f["rule"] for f in high] == ["processor-blocked-by-client"]
     assert "invoices.example.test###pay-invoice" in high[0]["message"] and "Pay Invoice" in high[0]["message"]
+    assert high[0]["blocked_rule"] == "invoices.example.test###pay-invoice"
     shot = [s for s in result["flow"]["steps"] if not s["ok"]][0]["screenshot"]
     assert shot and (tmp_path / "out" / shot).is_file()
 
@@ -244,6 +245,7 @@ def test_the_processor_blocked_is_high_when_the_payment_cannot_complete(tmp_path
     assert js[0]["blocked_list"] == "processor hosts (stripe profile)"
     finding = next(f for f in result["findings"] if f["rule"] == "processor-blocked-by-client")
     assert finding["severity"] == "high" and finding["host"] == "js.stripe.com"
+    assert finding["blocked_rule"] == "js.stripe.com" and finding["blocked_list"] == "processor hosts (stripe profile)"
 
 
 def test_matrix_over_the_scenarios_folder(tmp_path):

@@ -98,6 +98,8 @@ class Finding:
     excerpt: str | None = None
     count: int = 1
     script: str | None = None     # the script that sent it, when known
+    blocked_rule: str | None = None  # processor-blocked-by-client: the ad blocker's filter, as written
+    blocked_list: str | None = None  # ...and the list it comes from
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -192,7 +194,7 @@ def processor_blocked(evidence: Evidence, policy: HostPolicy) -> list[Finding]:
                            message=f"{len(reqs)} request(s) to {host} stopped by the ad blocker "
                                    f"(ERR_BLOCKED_BY_CLIENT){by}; {outcome}",
                            host=host, request_id=reqs[0].id, count=len(reqs), url=reqs[0].url,
-                           blocked=True, location=reqs[0].blocked_rule))
+                           blocked=True, blocked_rule=reqs[0].blocked_rule, blocked_list=reqs[0].blocked_list))
     if not completed:
         for hidden in evidence.hidden:
             if hidden.step is None or not 0 < hidden.step <= len(evidence.steps):
@@ -205,7 +207,8 @@ def processor_blocked(evidence: Evidence, policy: HostPolicy) -> list[Finding]:
                         f"needed, by {_rule_words(hidden.rule, hidden.list)}; the payment could not "
                         "complete: payers with this ad blocker cannot pay",
                 host=host_of(hidden.frame_url or "") or None, url=hidden.frame_url,
-                frame_url=hidden.frame_url, location=hidden.rule, excerpt=hidden.element))
+                frame_url=hidden.frame_url, excerpt=hidden.element, blocked_rule=hidden.rule,
+                blocked_list=hidden.list))
     return out
 
 
