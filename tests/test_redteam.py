@@ -161,8 +161,11 @@ def test_csp_report_is_captured_and_clean(corpus):
     result = corpus.result("legit-csp-report")
     reports = [r for r in result["requests"] if r["host"] == "csp.report-collector.net"]
     assert reports, "no CSP report was captured"
-    body = base64.b64decode(reports[0]["body_b64"]).decode()
-    assert "fonts.lab-typekit.net" in body and not re.search(r"\d{12,}", body)
+    # Stripe.js's own fraud-signal request (m.stripe.com) may be reported too, where the page's CSP
+    # does not list it; every report is clean and one is the font's.
+    bodies = [base64.b64decode(r["body_b64"]).decode() for r in reports]
+    assert any("fonts.lab-typekit.net" in b for b in bodies)
+    assert not any(re.search(r"\d{12,}", b) for b in bodies)
 
 
 def test_websocket_chat_is_captured_and_clean(corpus):
