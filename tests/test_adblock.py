@@ -251,7 +251,7 @@ def test_the_processor_blocked_is_high_when_the_payment_cannot_complete(tmp_path
 def test_matrix_over_the_scenarios_folder(tmp_path):
     # A shorter step timeout: the processor-blocked runs wait it out at the step that needs the processor.
     config = tmp_path / "playwright.config.yaml"
-    config.write_text("timeout_ms: 6000\nscreenshots: steps\n")
+    config.write_text("timeout_ms: 10000\nscreenshots: steps\n")
     run = cli("adblock-matrix", SCENARIOS, "--workers", "2", "--config", config, out=tmp_path, timeout=1500)
     matrix = json.loads((tmp_path / "adblock-matrix.json").read_text())
     rows = {Path(r["file"]).stem: r for r in matrix["scenarios"]}
