@@ -205,21 +205,8 @@ def test_paypal_logger_and_fraudnet_pixel_are_blocked_and_the_payment_completes(
 def test_a_cosmetic_rule_hiding_the_pay_button_stops_the_payment_high(tmp_path):
     hide = tmp_path / "hide-pay.txt"
     hide.write_text("! Title: Hides the pay button\ninvoices.example.test###pay-invoice\n")
-    scenario = write_scenario(tmp_path / "hidden.yaml", f"""
-name: Invoice 1001 with the Pay Invoice button hidden by the ad blocker
-processor: stripe
-start_url: {MERCHANT}
-demo: true
-timeout_ms: 4000
-adblock: {{mode: lists, lists: [{hide}]}}
-steps:
-  - click: text=Pay Invoice
-  - fill_card: {{}}
-  - click: "#submit-payment"
-  - wait_for: {{text: Payment received}}
-policy:
-  known_hosts: [cdn.example.test]
-""")
+    scenario = write_scenario(tmp_path / "hidden.yaml", (SCENARIOS / "demo-stripe.yaml").read_text()
+                              + f"timeout_ms: 4000\nadblock: {{mode: lists, lists: [{hide}]}}\n")
     run = cli("run", scenario, out=tmp_path / "out")
     assert run.code == 1, run.stderr
     result = run.result
