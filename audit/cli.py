@@ -81,7 +81,52 @@ def _browser_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trace", choices=("on", "off", "retain-on-failure"), help="Playwright trace (trace.zip)")
 
 
+STOP_GRACE_S = 20.0   # after SIGTERM: time for runs to write what they recorded, then everything goes
+
+
+def _on_sigterm(signum: int, _frame: Any) -> None:
+    """Stop the running audits: their browsers are stopped, what was recorded is judged and
+    written, no new run starts; whatever is still alive after a grace is killed."""
+    import os
+    import signal
+    import threading
+    from . import procs, watchdog
+    if watchdog.stopping:
+        return
+    name = signal.Signals(signum).name
+    watchdog.stop_all(f"card-audit received {name} and stopped the browser")
+    for child in procs.descendants(os.getpid()):
+        if child.ppid == os.getpid() and not procs.is_driver(child):
+            procs.kill([child], signal.SIGTERM)  # worker processes stop their own runs
+
+    def last_resort() -> None:
+        procs.kill(procs.descendants(os.getpid()))
+        os._exit(128 + signum)
+
+    timer = threading.Timer(STOP_GRACE_S, last_resort)
+    timer.daemon = True
+    timer.start()
+
+
+def _install_signal_handlers() -> None:
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _worker_init() -> None:
+    """Each worker process: dies with card-audit (even one killed with SIGKILL), and stops its
+    run like card-audit itself on SIGTERM."""
+    import signal
+    from .procs import die_with_parent
+    _install_signal_handlers()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C
+    die_with_parent(signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _install_signal_handlers()
     parser = _parser()
     try:
         args = parser.parse_args(_adblock_flag(list(sys.argv[1:] if argv is None else argv)))
@@ -233,7 +278,8 @@ def _run_all(jobs: list[tuple[str, Path]], config: Any, adblock: bool, baseline:
         return [_run_one(path, out, config, adblock, baseline, f"[{Path(path).stem}] " if many else "")
                 for path, out in jobs]
     # spawn, not fork: each worker starts clean, with no Playwright or server thread inherited.
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
+                             initializer=_worker_init) as pool:
         futures = [pool.submit(_run_one, path, out, config, adblock, baseline, f"[{Path(path).stem}] ")
                    for path, out in jobs]
         entries = []

@@ -33,6 +33,8 @@ class BrowserConfig(BaseModel):
     headless: bool = True
     slow_mo_ms: Annotated[int, Field(ge=0)] = 0
     timeout_ms: Annotated[int, Field(gt=0)] = 15000
+    # The whole run's deadline: at it the browser is stopped and what was recorded is judged.
+    run_timeout_ms: Annotated[int, Field(ge=1000, le=24 * 3600 * 1000)] = 120000
     viewport: Viewport | None = Viewport(width=1280, height=900)  # null: the window's own size
     trace: Recording = "off"
     video: Recording = "off"

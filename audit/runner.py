@@ -15,6 +15,7 @@ from .browser import QUIET_ARGS, STEALTH_ARGS, find_browser, host_resolver_rules
 from .capture.recording import Recording
 from .errors import InconclusiveError
 from .evidence import Evidence, StepRecord
+from .watchdog import Watchdog
 from .source import scenario_source
 
 Progress = Callable[[str], None]
@@ -51,6 +52,22 @@ class Run:
         self.steps: list[StepRecord] = []
         self.screenshots: list[str] = []
         self._shot_no = 0
+        self.watchdog: Watchdog | None = None
+        self._early_errors: list[str] = []   # recorded before the recording exists
+
+    def _watchdog_error(self, message: str) -> None:
+        if self.recording is not None:
+            self.recording.session.error("browser", message)
+        else:
+            self._early_errors.append(message)
+
+    def _halted(self, reason: str) -> None:
+        if self.recording is not None:
+            self.recording.halted = reason
+
+    def _phase(self, what: str, seconds: float) -> Any:
+        assert self.watchdog is not None
+        return self.watchdog.phase(what, seconds)
 
     # -- set-up ------------------------------------------------------------------------------
     def _launch(self, stack: ExitStack, playwright: Any, hosts: dict[str, str], spki: str | None,
@@ -123,8 +140,11 @@ class Run:
 
     # -- the run -----------------------------------------------------------------------------
     def execute(self) -> Evidence:
-        from playwright.sync_api import sync_playwright
+        with Watchdog(self.config.run_timeout_ms, self._watchdog_error, self._halted) as dog:
+            self.watchdog = dog
+            return self._execute()
 
+    def _execute(self) -> Evidence:
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         t0 = time.monotonic()
         profile = self.scenario.profile
@@ -136,43 +156,69 @@ class Run:
             blocker = blocker_for(self.scenario, profile, self.adblock_request)
             self.progress(f"ad blocker: {blocker.describe()} (ready in {time.monotonic() - began:.1f} s"
                           f"{', from the cache' if blocker.from_cache else ''})")
-        with ExitStack() as stack:
-            hosts = dict(self.scenario.hosts or {})
-            spki = None
-            # Offline: only mapped names resolve, so the audit cannot reach anything else.
-            offline = bool(getattr(self.scenario, "offline", False))
-            if getattr(self.scenario, "demo", False):
-                from .demo import DemoWorld
-                world = DemoWorld().start()
-                stack.callback(_quietly, world.stop)
-                hosts = {**world.host_map(), **hosts}
-                spki, offline = world.spki_sha256, True
-            playwright = stack.enter_context(sync_playwright())
-            netlog = None if self.config.connect else Path(stack.enter_context(TemporaryDirectory())) / "netlog.json"
-            browser = self._launch(stack, playwright, hosts, spki, offline, netlog)
+        stack = ExitStack()
+        try:
+            with self._phase("starting the browser", 90):
+                browser, context = self._start(stack, blocker)
             browser_name = f"Chromium {browser.version}"
-            context = self._new_context(browser)
-            stack.callback(_quietly, context.close)
-            context.set_default_timeout(self._timeout())
-            self.recording = Recording(context, self.progress, netlog, blocker=blocker)
-            if self.config.trace != "off":
-                context.tracing.start(screenshots=True, snapshots=True)
-            browser.on("disconnected", lambda _b: self.recording.session.error("browser", "the browser disconnected"))
             completed = False
             try:
                 context.new_page()
                 completed = self._drive(card, profile)
-                # The longer of the scenario's and the config's settle period: more capture is safer.
-                self.recording.settle(max(self.scenario.settle_ms, self.config.settle_ms or 0))
-                self.recording.snapshot(final=True)
-                self._shoot("final")
-                self.recording.unload(UNLOAD_SETTLE_MS)
-                self._stop_trace(context, completed)
+                self._finish(context, completed)
             except Exception as exc:  # noqa: BLE001 - keep what was recorded; the run is inconclusive
                 self.recording.session.error("browser", f"the run broke: {_first_line(exc)}")
                 completed = False
             # Exported before the browser closes: closing is not a crash.
             return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name)
+        finally:
+            with self._phase("closing the browser", 30):
+                stack.close()
+
+    def _start(self, stack: ExitStack, blocker: Any) -> tuple[Any, Any]:
+        from playwright.sync_api import sync_playwright
+
+        hosts = dict(self.scenario.hosts or {})
+        spki = None
+        # Offline: only mapped names resolve, so the audit cannot reach anything else.
+        offline = bool(getattr(self.scenario, "offline", False))
+        if getattr(self.scenario, "demo", False):
+            from .demo import DemoWorld
+            world = DemoWorld().start()
+            stack.callback(_quietly, world.stop)
+            hosts = {**world.host_map(), **hosts}
+            spki, offline = world.spki_sha256, True
+        playwright = stack.enter_context(sync_playwright())
+        netlog = None if self.config.connect else Path(stack.enter_context(TemporaryDirectory())) / "netlog.json"
+        browser = self._launch(stack, playwright, hosts, spki, offline, netlog)
+        context = self._new_context(browser)
+        stack.callback(_quietly, context.close)
+        context.set_default_timeout(self._timeout())
+        self.recording = Recording(context, self.progress, netlog, blocker=blocker)
+        for message in self._early_errors:
+            self.recording.session.error("browser", message)
+        if self.watchdog is not None and self.watchdog.halted:
+            self.recording.halted = self.watchdog.halted
+        if self.config.trace != "off":
+            context.tracing.start(screenshots=True, snapshots=True)
+        browser.on("disconnected", lambda _b: self.recording.session.error("browser", "the browser disconnected"))
+        return browser, context
+
+    def _finish(self, context: Any, completed: bool) -> None:
+        """After the last step: settle, look once more, leave the pages."""
+        rec = self.recording
+        # The longer of the scenario's and the config's settle period: more capture is safer.
+        settle_ms = max(self.scenario.settle_ms, self.config.settle_ms or 0)
+        with self._phase("the settle period", settle_ms / 1000 * 5 + 40):
+            rec.settle(settle_ms)
+        with self._phase("the final look at the pages", 30):
+            rec.snapshot(final=True)
+        with self._phase("the final screenshot", 20):
+            self._shoot("final")
+        with self._phase("leaving the pages", 40):
+            rec.unload(UNLOAD_SETTLE_MS)
+        with self._phase("writing the trace", 60):
+            self._stop_trace(context, completed)
 
     def _timeout(self) -> int:
         return int(self.scenario.timeout_ms or self.config.timeout_ms)
@@ -191,7 +237,7 @@ class Run:
             shot = None
             try:
                 if step is None:
-                    response = runner.active_page().goto(target, timeout=self._timeout(), wait_until="load")
+                    response = runner.active_page().goto(target, timeout=self._timeout(), wait_until="domcontentloaded")
                     if response is not None and response.status >= 400:
                         raise StepFailed(f"start page answered HTTP {response.status}")
                 else:
@@ -234,7 +280,7 @@ class Run:
     def _shoot(self, name: str, full_page: bool = True) -> str | None:
         """A picture for the report. Best effort: a page that goes away mid-shot is noted, and
         never makes the audit inconclusive."""
-        live = self.recording.live_pages() if self.recording else []
+        live = self.recording.live_pages() if self.recording and not self.recording.halted else []
         if not live:
             return None
         self._shot_no += 1
@@ -272,6 +318,9 @@ class Run:
 def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | bool | None = False,
                  progress: Progress | None = None) -> Evidence:
     """Run one scenario. Input errors raise InputError; everything the browser does is evidence."""
+    from . import watchdog
+    if watchdog.stopping:
+        raise InconclusiveError(f"not run: {watchdog.stopping}")
     out_dir.mkdir(parents=True, exist_ok=True)
     # A previous run's pictures and trace in the same folder would be mistaken for this run's.
     for stale in [*out_dir.glob("screenshots/*.png"), out_dir / "trace.zip"]:

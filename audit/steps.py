@@ -67,7 +67,7 @@ class StepRunner:
         timeout = step.timeout_ms or self.timeout_ms
         action = step.action
         if action == "goto":
-            self.active_page().goto(step.url, timeout=timeout, wait_until="load")
+            self.active_page().goto(step.url, timeout=timeout, wait_until="domcontentloaded")
         elif action == "click":
             self._locator(step).click(timeout=timeout)
         elif action in ("fill", "type"):

@@ -16,6 +16,22 @@ HIDE_JS = """() => {
   try { document.dispatchEvent(new Event('visibilitychange')); } catch (e) {}
   try { window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: false})); } catch (e) {}
 }"""
+# alert(), confirm() and prompt() answered inside the page, as a payer going ahead would (OK to an
+# alert or a confirm, nothing typed into a prompt), without a round trip per dialog: a page that
+# opens a dialog every few milliseconds cannot stall the flow. The replacements keep the native
+# functions' names and source text.
+ANSWER_DIALOGS_JS = r"""
+(() => {
+  const answers = {alert: undefined, confirm: true, prompt: null};
+  for (const name of Object.keys(answers)) {
+    const native = window[name];
+    if (typeof native !== 'function') continue;
+    const answer = {[name]() { return answers[name]; }}[name];
+    try { Object.defineProperty(answer, 'toString', {value: () => Function.prototype.toString.call(native)}); } catch (e) {}
+    try { window[name] = answer; } catch (e) {}
+  }
+})();
+"""
 SETTLE_BOUND_FACTOR = 5     # the settle period ends at last after this many times its length...
 SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never goes quiet cannot hang a run
 
@@ -27,9 +43,12 @@ class Recording:
         self.recorders = all_recorders(self.session, netlog_path=netlog_path, blocker=blocker)
         self.pages: list[Any] = []
         self.notes: list[str] = []
+        self.halted: str | None = None   # set when the browser was stopped: nothing is left to ask
+        self.dialogs = 0
         self._progress = progress or (lambda _line: None)
         for recorder in self.recorders:
             self.session.guard(recorder.name, recorder.attach_context, context)
+        context.add_init_script(ANSWER_DIALOGS_JS)
         context.on("page", self._page_opened)
         for page in context.pages:  # pages opened before the recording started
             self._page_opened(page)
@@ -55,19 +74,37 @@ class Recording:
             return
         self.pages.append(page)
         index = self.session.page_index(page)
-        page.on("crash", lambda _p: self.session.error("browser", f"page {index} crashed"))
+        page.on("crash", lambda _p: self.session.error(
+            "browser", f"page {index}: the renderer crashed (out of memory, or stopped for not answering)"))
+        page.on("dialog", self._dialog)
         for recorder in self.recorders:
             self.session.guard(recorder.name, recorder.attach_page, page, index)
         if index:
             self._progress(f"  popup opened: {page.url}")
 
+    def _dialog(self, dialog: Any) -> None:
+        """A payer closes alerts and confirms leaving; an unanswered dialog blocks the page (and,
+        for beforeunload, leaving it). Dialogs are answered at once, however many come."""
+        self.dialogs += 1
+        try:
+            if dialog.type in ("beforeunload", "confirm"):
+                dialog.accept()
+            else:
+                dialog.dismiss()
+        except Exception:  # the page went away with its dialog
+            pass
+
     def snapshot(self, final: bool = False) -> None:
         """Let recorders look at live state: after each step, and once more at the end (`final`)."""
+        if self.halted:
+            return
         for recorder in self.recorders:
             if final or recorder.per_step:
                 self.session.guard(recorder.name, recorder.snapshot, self.pages)
 
     def wait(self, ms: int) -> None:
+        if self.halted:
+            return
         live = self.live_pages()
         if live:
             try:
@@ -85,11 +122,11 @@ class Recording:
         bound = time.monotonic() + min(quiet * SETTLE_BOUND_FACTOR, SETTLE_BOUND_MAX_S)
         if from_now:
             self.session.touch()
-        while time.monotonic() < bound:
+        while time.monotonic() < bound and not self.halted:
             if time.monotonic() - self.session.last_activity >= quiet:
                 return
             self.wait(100)
-        if quiet:
+        if quiet and not self.halted:
             self.notes.append(f"the network never went quiet for {settle_ms} ms; capture went on "
                               "until the bound and stopped")
 
@@ -101,6 +138,8 @@ class Recording:
         it. So every frame is first told it is being hidden (visibilitychange, pagehide) while it is
         still alive, and what its handlers send then is recorded with its body; the real navigation
         follows."""
+        if self.halted:
+            return
         for page in self.live_pages():
             for frame in page.frames:
                 try:
@@ -134,5 +173,8 @@ class Recording:
                 break
         fields["page_headers"] = page_headers
         fields["errors"] = tuple(self.session.errors)
-        fields["notes"] = tuple(self.notes + self.session.notes)
+        notes = self.notes + self.session.notes
+        if self.dialogs:
+            notes.append(f"{self.dialogs} dialog(s) (alert, confirm, prompt, beforeunload) were answered")
+        fields["notes"] = tuple(notes)
         return fields

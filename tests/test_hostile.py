@@ -1,0 +1,147 @@
+"""Hostile pages (frozen, flooding, prompting, crashing) end within the run's deadline with the right
+exit code, their evidence kept, and no process left behind: not when a run ends by itself, not in
+a `--workers 2` batch, not when card-audit itself is killed (SIGTERM, SIGKILL).
+
+Processes are counted by a marker in their environment, which every process card-audit starts
+(workers, Playwright's driver, Chromium and its children) inherits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from redteam.cases import COLLECTORS, MERCHANT, STRIPE_STEPS
+from redteam.harness import SITES
+
+ROOT = Path(__file__).resolve().parent.parent
+MARK = "CARD_AUDIT_TEST_RUN"
+HOSTILE = ("hostile-frozen", "hostile-alerts", "hostile-beforeunload", "hostile-popups", "hostile-iframes",
+           "hostile-oom")
+CONFIG = ("run_timeout_ms: 90000\ntimeout_ms: 10000\n"
+          # A small JavaScript heap, so that the page that hoards memory runs out quickly.
+          "args: [\"--js-flags=--max-old-space-size=96\"]\n")
+
+
+@pytest.fixture(scope="module")
+def lab():
+    from audit.demo.lab import LabWorld
+    world = LabWorld(SITES, extra_hosts=COLLECTORS).start()
+    yield world
+    world.stop()
+
+
+def scenario(folder: Path, name: str, host_map: dict[str, str]) -> Path:
+    hosts = "".join(f"  {h}: {a}\n" for h, a in sorted(host_map.items()))
+    path = folder / f"{name}.yaml"
+    path.write_text(f"name: {name}\nprocessor: stripe\nstart_url: https://{MERCHANT}/{name}\n"
+                    f"offline: true\ntls: {{ignore_errors: true}}\nsettle_ms: 500\n"
+                    f"hosts:\n{hosts}steps:\n{STRIPE_STEPS}")
+    return path
+
+
+def marked() -> list[str]:
+    """Command lines of live processes carrying this test's marker."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f"{MARK}={os.environ[MARK]}".encode() not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+            if state != "Z":
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120])
+        except OSError:
+            continue
+    return found
+
+
+def wait_for_none_left(seconds: float = 20) -> list[str]:
+    end = time.monotonic() + seconds
+    while (left := marked()) and time.monotonic() < end:
+        time.sleep(0.5)
+    return left
+
+
+@pytest.fixture
+def marker(monkeypatch):
+    monkeypatch.setenv(MARK, uuid.uuid4().hex)
+
+
+def start(args: list[str | Path], tmp_path: Path) -> subprocess.Popen:
+    (tmp_path / "playwright.config.yaml").write_text(CONFIG)
+    cmd = [sys.executable, "-m", "audit", "run", *map(str, args), "--config", str(tmp_path / "playwright.config.yaml")]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_hostile_pages_end_with_their_verdicts_and_nothing_left(lab, tmp_path, marker):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    for name in HOSTILE:
+        scenario(folder, name, lab.host_map())
+    proc = start([folder, "--workers", "2", "--out", tmp_path / "out"], tmp_path)
+    _out, err = proc.communicate(timeout=400)
+    left = wait_for_none_left()
+    assert not left, f"processes outlived card-audit: {left}"
+    assert "Traceback" not in err and "internal error" not in err, err[-3000:]
+    results = {n: json.loads((tmp_path / "out" / n / "result.json").read_text()) for n in HOSTILE}
+    report = {n: (tmp_path / "out" / n / "report.html").read_text() for n in HOSTILE}
+
+    frozen = results["hostile-frozen"]
+    assert frozen["verdict"] == "inconclusive", frozen["errors"]
+    assert frozen["duration_s"] < 90 + 15
+    assert any("no answer" in e["message"] or "deadline" in e["message"] for e in frozen["errors"]), frozen["errors"]
+    assert frozen["requests"], "what was recorded before the page froze is kept"
+    assert any(s["action"] == "fill_card" for s in frozen["flow"]["steps"])
+
+    for name in ("hostile-alerts", "hostile-beforeunload", "hostile-iframes"):
+        assert results[name]["verdict"] == "pass", (name, results[name]["errors"], results[name]["flow"])
+    # Thirty windows in front of the checkout: the flow may not get through, but the audit ends,
+    # fails closed and keeps every window it saw.
+    popups = results["hostile-popups"]
+    assert popups["verdict"] in ("pass", "inconclusive"), popups["errors"]
+    assert len({f["page"] for f in popups["frames"]}) > 30
+    iframes = results["hostile-iframes"]
+    assert sum(1 for f in iframes["frames"] if "hostile-popup-page" in f["url"]) >= 120
+
+    oom = results["hostile-oom"]
+    assert oom["verdict"] in ("inconclusive", "fail")
+    assert "renderer crashed" in report["hostile-oom"]
+    assert proc.returncode == 3, err[-3000:]   # the worst of pass and inconclusive
+    assert all(f["rule"] != "card-data-egress" for r in results.values() for f in r["findings"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killed_card_audit_leaves_no_process(sig, lab, tmp_path, marker):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    for name in ("hostile-frozen", "hostile-alerts"):
+        scenario(folder, name, lab.host_map())
+    proc = start([folder, "--workers", "2", "--out", tmp_path / "out"], tmp_path)
+    end = time.monotonic() + 120
+    while time.monotonic() < end and sum("--type=renderer" in c for c in marked()) < 2:
+        time.sleep(0.5)   # both workers have a browser showing a page
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    time.sleep(3)
+    proc.send_signal(sig)
+    try:
+        _out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("card-audit did not end within 60 s of the signal")
+    left = wait_for_none_left(30)
+    assert not left, f"processes outlived card-audit ({sig.name}): {left}"
+    if sig == signal.SIGTERM:
+        assert "internal error" not in err and "Traceback" not in err, err[-3000:]
+        frozen = json.loads((tmp_path / "out" / "hostile-frozen" / "result.json").read_text())
+        assert frozen["verdict"] == "inconclusive"
+        assert any("SIGTERM" in e["message"] for e in frozen["errors"]), frozen["errors"]
