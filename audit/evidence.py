@@ -195,6 +195,23 @@ class ErrorRecord:
 
 
 @dataclass(frozen=True)
+class CaptureRecord:
+    """What the run could see, and whether capture ran to its end.
+
+    `complete` is false when capture had to stop before the page was done: the network was still
+    busy at the settle bound, the run reached its deadline, or card-audit was stopped. `reason`
+    says which. `on_bound` is the scenario's choice for an incomplete capture (`inconclusive`, or
+    `judge` what was seen)."""
+
+    witnesses: tuple[str, ...] = ("page",)
+    complete: bool = True
+    reason: str | None = None
+    on_bound: str = "inconclusive"
+    clock_forward_ms: int = 0     # how far the page clock was moved after the flow
+    quiet_ms: int = 0             # the network quiet waited for after the flow
+
+
+@dataclass(frozen=True)
 class Evidence:
     scenario_name: str
     scenario_file: str
@@ -223,6 +240,7 @@ class Evidence:
     hidden: tuple[HiddenRecord, ...] = ()
     tool_version: str = ""
     notes: tuple[str, ...] = ()   # things worth knowing that do not make the run inconclusive
+    capture: CaptureRecord = field(default_factory=CaptureRecord)
     # the scenario file inside its repository and the line of each step (audit.source)
     scenario_source: dict[str, Any] = field(default_factory=dict)
 
@@ -243,6 +261,7 @@ def _build(cls: type, data: Any) -> Any:
         "console": ConsoleRecord, "frames": FrameRecord, "scripts": ScriptRecord,
         "storage": StorageRecord, "errors": ErrorRecord, "api_calls": ApiCallRecord, "dns": DnsRecord,
         "adblock_lists": FilterListRecord, "hidden": HiddenRecord,
+        "capture": CaptureRecord,
     }
     for name, value in data.items():
         if name not in hints:

@@ -14,12 +14,16 @@ from . import __version__
 from .browser import QUIET_ARGS, STEALTH_ARGS, find_browser, host_resolver_rules
 from .capture.recording import Recording
 from .errors import InconclusiveError
-from .evidence import Evidence, StepRecord
+from .evidence import CaptureRecord, Evidence, StepRecord
 from .watchdog import Watchdog
 from .source import scenario_source
 
 Progress = Callable[[str], None]
-UNLOAD_SETTLE_MS = 500      # after pagehide, for beacons sent on the way out
+UNLOAD_SETTLE_MS = 300      # after pagehide, for beacons sent on the way out
+SETTLE_BOUND_FACTOR = 20    # capture waits for quiet at most this many quiet periods...
+SETTLE_BOUND_MIN_S = 20.0   # ...but at least this long (a burst of thousands of requests)...
+SETTLE_BOUND_MAX_S = 45.0   # ...and never longer than this: a never-quiet page cannot hold a run
+DEADLINE_RESERVE_S = 15.0   # kept before the deadline for the final look, leaving pages, closing
 
 
 def _quietly(close: Any) -> None:
@@ -54,6 +58,8 @@ class Run:
         self._shot_no = 0
         self.watchdog: Watchdog | None = None
         self._early_errors: list[str] = []   # recorded before the recording exists
+        self._early_notes: list[str] = []
+        self._clock_installed = False
 
     def _watchdog_error(self, message: str) -> None:
         if self.recording is not None:
@@ -194,9 +200,12 @@ class Run:
         context = self._new_context(browser)
         stack.callback(_quietly, context.close)
         context.set_default_timeout(self._timeout())
+        self._clock_installed = self._install_clock(context)
         self.recording = Recording(context, self.progress, netlog, blocker=blocker)
         for message in self._early_errors:
             self.recording.session.error("browser", message)
+        for message in self._early_notes:
+            self.recording.session.note(message)
         if self.watchdog is not None and self.watchdog.halted:
             self.recording.halted = self.watchdog.halted
         if self.config.trace != "off":
@@ -204,21 +213,47 @@ class Run:
         browser.on("disconnected", lambda _b: self.recording.session.error("browser", "the browser disconnected"))
         return browser, context
 
+    def _install_clock(self, context: Any) -> bool:
+        """Playwright's clock on every page of the context, time flowing normally, so that after
+        the flow it can be moved forward and senders waiting on a timer fire at once."""
+        if not self.scenario.settle.fast_forward:
+            return False
+        try:
+            context.clock.install()
+            return True
+        except Exception as exc:  # an older remote server: timers then run on real time only
+            self._early_notes.append(f"the page clock could not be installed ({_first_line(exc)}); "
+                                     "senders on a timer are seen only within the settle period")
+            return False
+
     def _finish(self, context: Any, completed: bool) -> None:
         """After the last step: settle, look once more, leave the pages."""
         rec = self.recording
-        # The longer of the scenario's and the config's settle period: more capture is safer.
-        settle_ms = max(self.scenario.settle_ms, self.config.settle_ms or 0)
-        with self._phase("the settle period", settle_ms / 1000 * 5 + 40):
-            rec.settle(settle_ms)
+        spec = self.scenario.settle
+        # The longest of the quiet periods asked for: more capture is safer.
+        quiet_ms = max(spec.quiet_ms, self.scenario.settle_ms or 0, self.config.settle_ms or 0)
+        if spec.fast_forward and self._clock_installed:
+            with self._phase("moving the page clock forward", 30):
+                rec.fast_forward(context, spec.fast_forward)
+        bound_s = self._settle_bound(quiet_ms)
+        with self._phase("the settle period", bound_s + 30):
+            rec.settle(quiet_ms, bound_s=bound_s)
         with self._phase("the final look at the pages", 30):
             rec.snapshot(final=True)
         with self._phase("the final screenshot", 20):
             self._shoot("final")
         with self._phase("leaving the pages", 40):
-            rec.unload(UNLOAD_SETTLE_MS)
+            rec.unload(UNLOAD_SETTLE_MS, bound_s=max(self._settle_bound(quiet_ms) / 2, 1))
         with self._phase("writing the trace", 60):
             self._stop_trace(context, completed)
+
+    def _settle_bound(self, quiet_ms: int) -> float:
+        """How long capture may wait for the network to go quiet: long enough for a burst of
+        thousands of requests, never past the run's deadline (keeping time to leave the pages)."""
+        bound = min(max(quiet_ms / 1000 * SETTLE_BOUND_FACTOR, SETTLE_BOUND_MIN_S), SETTLE_BOUND_MAX_S)
+        if self.watchdog is not None:
+            bound = min(bound, self.watchdog.deadline - time.monotonic() - DEADLINE_RESERVE_S)
+        return max(bound, quiet_ms / 1000)
 
     def _timeout(self) -> int:
         return int(self.scenario.timeout_ms or self.config.timeout_ms)
@@ -303,9 +338,19 @@ class Run:
         except Exception as exc:
             self.recording.session.error("capture", f"trace: {_first_line(exc)}")
 
+    def _capture(self) -> CaptureRecord:
+        rec, dog = self.recording, self.watchdog
+        reason = (dog.halted if dog is not None and dog.halted else None) or (rec.incomplete if rec else None)
+        spec = self.scenario.settle
+        return CaptureRecord(
+            complete=reason is None, reason=reason, on_bound=spec.on_bound,
+            clock_forward_ms=rec.clock_forward_ms if rec else 0,
+            quiet_ms=max(spec.quiet_ms, self.scenario.settle_ms or 0, self.config.settle_ms or 0))
+
     def _evidence(self, card: Any, started_at: str, duration: float, completed: bool,
                   browser_name: str) -> Evidence:
         fields = self.recording.export() if self.recording else {}
+        fields["capture"] = self._capture()
         return Evidence(
             scenario_name=self.scenario.name, scenario_file=str(self.scenario.source_path),
             processor=self.scenario.processor, start_url=str(self.scenario.start_url), card=card,

@@ -323,6 +323,42 @@ def _adblock_shorthand(value: Any) -> Any:
     return None if value is False else value
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\s*$", re.I)
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
+
+
+def _duration_ms(value: Any) -> Any:
+    """A duration as milliseconds: an integer (ms), "90 s", "15 min", "1h" or "hh:mm:ss"."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return value  # the type check reports it
+    if isinstance(value, int):
+        return value
+    match = _DURATION.match(value)
+    if match:
+        unit = match.group(2).lower()
+        key = "ms" if unit == "ms" else unit[0]
+        return int(float(match.group(1)) * _UNIT_MS[key])
+    parts = value.strip().split(":")
+    if 2 <= len(parts) <= 3 and all(p.isdigit() for p in parts):
+        seconds = 0
+        for part in parts:
+            seconds = seconds * 60 + int(part)
+        return seconds * 1000
+    raise ValueError(f"not a duration: {value!r} (write e.g. 15 min, 90 s, 500 ms, 1 h or 00:15:00)")
+
+
+class SettleSpec(BaseModel):
+    """What happens after the last step. The page clock is moved forward `fast_forward` (each timer
+    due by then fires once), then capture goes on until the network has been quiet `quiet_ms`.
+    Capture that had to stop while the network was still busy is incomplete: the run is
+    inconclusive unless `on_bound: judge`."""
+
+    model_config = STRICT
+    fast_forward: Annotated[int, BeforeValidator(_duration_ms), Field(ge=0, le=7 * 24 * 3600 * 1000)] = 15 * 60 * 1000
+    quiet_ms: Annotated[int, Field(ge=0, le=30000)] = 300
+    on_bound: Literal["inconclusive", "judge"] = "inconclusive"
+
+
 def _host_address(value: Any) -> Any:
     if isinstance(value, str):
         hosts.parse_address(value)  # raises ValueError with the reason
@@ -341,7 +377,9 @@ class Scenario(BaseModel):
     steps: list[Step]
     policy: PolicySpec = PolicySpec()
     adblock: Annotated[AdblockSpec | None, BeforeValidator(_adblock_shorthand)] = None
-    settle_ms: Annotated[int, Field(ge=0, le=30000)] = 2000   # quiet network wanted after the last step
+    settle: SettleSpec = SettleSpec()
+    # Older form of settle.quiet_ms: when given, the longer of the two is waited for.
+    settle_ms: Annotated[int, Field(ge=0, le=30000)] | None = None
     timeout_ms: PositiveMs | None = None                      # default for every step
     demo: bool = False                                        # serve the bundled demo sites
     offline: bool = False                                     # names not in hosts: fail to resolve

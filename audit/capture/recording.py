@@ -45,6 +45,8 @@ class Recording:
         self.notes: list[str] = []
         self.halted: str | None = None   # set when the browser was stopped: nothing is left to ask
         self.dialogs = 0
+        self.clock_forward_ms = 0
+        self.incomplete: str | None = None   # why capture stopped before the network went quiet
         self._progress = progress or (lambda _line: None)
         for recorder in self.recorders:
             self.session.guard(recorder.name, recorder.attach_context, context)
@@ -114,23 +116,42 @@ class Recording:
                 pass
         time.sleep(ms / 1000)
 
-    def settle(self, settle_ms: int, from_now: bool = False) -> None:
+    def fast_forward(self, context: Any, ms: int) -> None:
+        """Move the page clock `ms` forward, in a few jumps so that a timer set by a timer also
+        comes due; each jump fires every timer due by then once (Playwright's clock.fast_forward)."""
+        jumps = 3 if ms >= 3000 else 1
+        moved = 0
+        for n in range(jumps):
+            step = ms // jumps if n < jumps - 1 else ms - moved
+            try:
+                context.clock.fast_forward(step)
+            except Exception as exc:  # every page closed, or a page that does not answer
+                self.session.note(f"page clock: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+                break
+            moved += step
+            self.session.touch()  # what the timers send comes after this
+            self.wait(30)
+        self.clock_forward_ms += moved
+
+    def settle(self, settle_ms: int, from_now: bool = False, bound_s: float | None = None) -> None:
         """Keep capturing until the network has been quiet for `settle_ms` (bounded), counted from
         the last network event, or from now when something that sends nothing visible just
-        happened (pages being left)."""
+        happened (pages being left). Stopping at the bound while the network is still busy makes
+        capture incomplete."""
         quiet = settle_ms / 1000
-        bound = time.monotonic() + min(quiet * SETTLE_BOUND_FACTOR, SETTLE_BOUND_MAX_S)
+        limit = bound_s if bound_s is not None else min(quiet * SETTLE_BOUND_FACTOR, SETTLE_BOUND_MAX_S)
+        bound = time.monotonic() + limit
         if from_now:
             self.session.touch()
         while time.monotonic() < bound and not self.halted:
             if time.monotonic() - self.session.last_activity >= quiet:
                 return
-            self.wait(100)
+            self.wait(min(100, max(20, settle_ms // 3)))
         if quiet and not self.halted:
-            self.notes.append(f"the network never went quiet for {settle_ms} ms; capture went on "
-                              "until the bound and stopped")
+            self.incomplete = (f"the network never went quiet for {settle_ms} ms within {limit:.0f} s: capture "
+                               "stopped while requests were still being sent")
 
-    def unload(self, settle_ms: int) -> None:
+    def unload(self, settle_ms: int, bound_s: float | None = None) -> None:
         """Leave every page so that pagehide/unload handlers run, and catch what they send.
 
         A request sent while the document is really going away (fetch keepalive, sendBeacon on
@@ -153,7 +174,7 @@ class Recording:
                 page.goto("about:blank", timeout=5000)
             except Exception:
                 pass
-        self.settle(settle_ms, from_now=True)
+        self.settle(settle_ms, from_now=True, bound_s=bound_s)
 
     def export(self) -> dict[str, Any]:
         """Evidence fields from every recorder, plus errors and notes."""
