@@ -141,6 +141,10 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
     if not any("number" in f.typed_fields for f in evidence.frames) and evidence.completed:
         errors.append({"stage": "analysis", "message": "the canary card was never typed (no fill_card "
                        "or {card.*} step reached a field): the run proves nothing about card data"})
+    capture = evidence.capture
+    if not capture.complete and capture.on_bound != "judge":
+        errors.append({"stage": "analysis", "message": f"capture is incomplete: {capture.reason} "
+                       "(the scenario can say `settle: {on_bound: judge}` to judge what was seen)"})
     verdict = verdict_of(findings, evidence.completed, errors)
     fields_by_request: dict[str, set[str]] = defaultdict(set)
     for s in sightings:
@@ -226,8 +230,23 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
         "policy": policy.to_dict(),
         "errors": errors,
         "notes": list(evidence.notes),
+        "capture": capture_summary(evidence),
         "baseline": baseline,
     }
+
+
+def capture_summary(evidence: Evidence) -> dict[str, Any]:
+    """result.json's `capture`: what the run could see, whether capture ran to its end, and how far
+    the page clock was moved. Per-witness counts come from each request's `seen_by` (the page's
+    events when a request names no witness)."""
+    capture = evidence.capture
+    seen = [set(getattr(r, "seen_by", None) or ("page",)) for r in evidence.requests]
+    return {"witnesses": list(capture.witnesses), "complete": capture.complete, "reason": capture.reason,
+            "both": sum(1 for s in seen if {"page", "network"} <= s),
+            "page_only": sum(1 for s in seen if s == {"page"}),
+            "network_only": sum(1 for s in seen if s == {"network"}),
+            "on_bound": capture.on_bound, "clock_forward_ms": capture.clock_forward_ms,
+            "quiet_ms": capture.quiet_ms}
 
 
 def evidence_from_result(result: dict[str, Any]) -> Evidence:
@@ -257,4 +276,8 @@ def evidence_from_result(result: dict[str, Any]) -> Evidence:
         "notes": result.get("notes", []),
         "scenario_source": scenario.get("source") or {},
     }
+    capture = result.get("capture")
+    if isinstance(capture, dict):
+        data["capture"] = {k: capture[k] for k in ("witnesses", "complete", "reason", "on_bound",
+                                                   "clock_forward_ms", "quiet_ms") if k in capture}
     return Evidence.from_dict(data)

@@ -62,6 +62,30 @@ def overview(result: dict[str, Any]) -> dict[str, Any]:
             "scripts": len(view.dicts(result.get("scripts"))), "console": len(view.dicts(result.get("console"))),
         },
         "severity_counts": view.severity_counts(result),
+        "capture": capture(result),
+    }
+
+
+def _duration_words(ms: float) -> str:
+    seconds = ms / 1000
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def capture(result: dict[str, Any]) -> dict[str, Any]:
+    """Whether capture ran to its end, and how far the page clock was moved, in words."""
+    cap = view.as_dict(result.get("capture"))
+    forward = view.number(cap.get("clock_forward_ms"))
+    return {
+        "complete": cap.get("complete") is not False,
+        "reason": view.text(cap.get("reason")),
+        "judged": view.text(cap.get("on_bound")) == "judge",
+        "clock": (f"page clock moved {_duration_words(forward)} forward after the flow (timers due by then fired)"
+                  if forward else ("page clock not moved" if cap else "")),
+        "quiet": f"then {view.number(cap.get('quiet_ms')):.0f} ms of network quiet awaited" if cap else "",
     }
 
 
