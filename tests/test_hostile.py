@@ -23,6 +23,7 @@ from redteam.cases import COLLECTORS, MERCHANT, STRIPE_STEPS
 from redteam.harness import SITES
 
 ROOT = Path(__file__).resolve().parent.parent
+EXTRA_HOSTS = ("tags.slow-cdn.net", "burst-stats.net")
 MARK = "CARD_AUDIT_TEST_RUN"
 HOSTILE = ("hostile-frozen", "hostile-alerts", "hostile-beforeunload", "hostile-popups", "hostile-iframes",
            "hostile-oom")
@@ -34,16 +35,17 @@ CONFIG = ("run_timeout_ms: 90000\ntimeout_ms: 10000\n"
 @pytest.fixture(scope="module")
 def lab():
     from audit.demo.lab import LabWorld
-    world = LabWorld(SITES, extra_hosts=COLLECTORS).start()
+    world = LabWorld(SITES, extra_hosts=COLLECTORS + EXTRA_HOSTS).start()
     yield world
     world.stop()
 
 
-def scenario(folder: Path, name: str, host_map: dict[str, str]) -> Path:
+def scenario(folder: Path, name: str, host_map: dict[str, str], page: str | None = None,
+             extra: str = "settle_ms: 500\n") -> Path:
     hosts = "".join(f"  {h}: {a}\n" for h, a in sorted(host_map.items()))
     path = folder / f"{name}.yaml"
-    path.write_text(f"name: {name}\nprocessor: stripe\nstart_url: https://{MERCHANT}/{name}\n"
-                    f"offline: true\ntls: {{ignore_errors: true}}\nsettle_ms: 500\n"
+    path.write_text(f"name: {name}\nprocessor: stripe\nstart_url: https://{MERCHANT}/{page or name}\n"
+                    f"offline: true\ntls: {{ignore_errors: true}}\n{extra}"
                     f"hosts:\n{hosts}steps:\n{STRIPE_STEPS}")
     return path
 
@@ -145,3 +147,42 @@ def test_killed_card_audit_leaves_no_process(sig, lab, tmp_path, marker):
         frozen = json.loads((tmp_path / "out" / "hostile-frozen" / "result.json").read_text())
         assert frozen["verdict"] == "inconclusive"
         assert any("SIGTERM" in e["message"] for e in frozen["errors"]), frozen["errors"]
+
+
+def test_pages_that_never_finish_loading_or_never_go_quiet(lab, tmp_path, marker):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    scenario(folder, "hostile-never-loads", lab.host_map(), extra="")
+    scenario(folder, "hostile-never-quiet", lab.host_map(), extra="")
+    scenario(folder, "never-quiet-judged", lab.host_map(), page="hostile-never-quiet",
+             extra="settle: {on_bound: judge}\n")
+    scenario(folder, "hostile-burst", lab.host_map(), extra="")
+    proc = start([folder, "--workers", "2", "--out", tmp_path / "out"], tmp_path)
+    _out, err = proc.communicate(timeout=600)
+    assert not wait_for_none_left(), "processes outlived card-audit"
+    result = lambda name: json.loads((tmp_path / "out" / name / "result.json").read_text())  # noqa: E731
+
+    # An async tag that never finishes holds back `load`, not the payer.
+    slow = result("hostile-never-loads")
+    assert slow["verdict"] == "pass", (slow["errors"], slow["flow"]["steps"])
+    assert slow["capture"]["complete"] is True
+
+    # Never quiet: capture stops at its bound, says so, and proves nothing...
+    busy = result("hostile-never-quiet")
+    assert busy["capture"]["complete"] is False and "never went quiet" in busy["capture"]["reason"]
+    assert busy["verdict"] == "inconclusive", busy["errors"]
+    first_screen = (tmp_path / "out" / "hostile-never-quiet" / "report.html").read_text()
+    first_screen = first_screen[:first_screen.index('id="summary"')]
+    assert "Capture is incomplete" in first_screen and "never went quiet" in first_screen
+    # ...unless the scenario asks for what was seen to be judged.
+    judged = result("never-quiet-judged")
+    assert judged["capture"]["complete"] is False and judged["verdict"] == "pass", judged["errors"]
+
+    # A burst of 2,000 requests with the card in the last: every one recorded, the card found.
+    burst = result("hostile-burst")
+    sent = [r for r in burst["requests"] if r["host"] == "burst-stats.net"]
+    assert len(sent) == 2000, len(sent)
+    assert burst["capture"]["complete"] is True, burst["capture"]
+    assert any(f["rule"] == "card-data-egress" and f["host"] == "burst-stats.net" for f in burst["findings"])
+    assert len([r for r in lab.received if r.host == "burst-stats.net"]) == 2000
+    assert proc.returncode == 1, err[-3000:]

@@ -11,6 +11,8 @@ gets is answered the way a collector answers:
   as a `ReceivedRequest` with method "WS" and echoed back as "ok";
 - `Accept: text/event-stream`: one event with a long `retry`, so an EventSource does not reconnect
   during an audit;
+- `/never/...`: headers, then nothing until the browser gives up (a third party that never
+  finishes answering);
 - any other GET or POST: 204 (a GIF for images), recorded like every request.
 
 Lab hosts reach the browser like demo hosts: `host_map()` covers both.
@@ -75,6 +77,9 @@ class LabWorld(DemoWorld):
         if "text/event-stream" in request.headers.get("accept", ""):
             return StreamResponse(200, b"", {"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                              **cors_headers(request)}, stream=_one_event)
+        if request.route.startswith("/never/"):
+            kind = TYPES.get(Path(request.route).suffix, "application/octet-stream")
+            return StreamResponse(200, b"", {"Content-Type": kind, "Cache-Control": "no-store"}, stream=_never)
         if request.route == "/redirect":
             target = parse_qs(urlsplit(request.path).query).get("to", [""])[0]
             if target.startswith(("https://", "http://")):
@@ -140,6 +145,14 @@ class LabWorld(DemoWorld):
     def _started(self) -> float:
         server = self._server
         return server.started if server is not None else time.monotonic()
+
+
+def _never(rfile: BinaryIO, wfile: BinaryIO) -> None:
+    """Answer nothing more; return when the browser closes the connection."""
+    try:
+        rfile.read(1)
+    except OSError:
+        pass
 
 
 def _one_event(rfile: BinaryIO, wfile: BinaryIO) -> None:
