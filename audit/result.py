@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 from collections import defaultdict
 from typing import Any
 
@@ -129,6 +130,25 @@ def _mask_body(body_b64: str | None, canary: str) -> str | None:
     return body_b64 if masked == text else base64.b64encode(masked.encode()).decode()
 
 
+BODY_CAP = 8 * 2**20  # a request body above this is searched in full but not copied into result.json
+
+
+def _body_fields(request: Any, sightings: list[Sighting], canary: str) -> dict[str, Any]:
+    """A request's body for result.json. Above BODY_CAP only its hash and size are kept, with the
+    text around each place card data was found in it, so that re-judging the saved result finds
+    the same card data (perhaps under a plainer encoding) and result.json stays small."""
+    if not request.body_b64 or len(request.body_b64) * 3 // 4 <= BODY_CAP:
+        return {"body_b64": _mask_body(request.body_b64, canary)}
+    raw = request.body
+    if len(raw) <= BODY_CAP:
+        return {"body_b64": _mask_body(request.body_b64, canary)}
+    around = [s.excerpt for s in sightings if s.request_id == request.id and s.location == "body"]
+    kept = "\n".join(dict.fromkeys(around)).encode()
+    return {"body_b64": _mask_body(base64.b64encode(kept).decode(), canary) if kept else None,
+            "body": {"sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw), "searched": True,
+                     "stored": "the text around each card-data sighting" if kept else "nothing (no card data found)"}}
+
+
 def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Finding] | None = None,
                  baseline: dict[str, Any] | None = None) -> dict[str, Any]:
     findings, sightings = judge(evidence, policy)
@@ -195,7 +215,7 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
             "blocked_by_client": r.blocked_by_client, "blocked_by": r.blocked_by,
             "blocked_rule": r.blocked_rule, "blocked_list": r.blocked_list,
             "party": policy.party(r.host), "card_fields": sorted(fields_by_request.get(r.id, ())),
-            "headers": redact_headers(r.headers, keep), "body_b64": _mask_body(r.body_b64, canary),
+            "headers": redact_headers(r.headers, keep), **_body_fields(r, sightings, canary),
             "response_headers": redact_headers(r.response_headers, keep), "redirected_from": r.redirected_from,
             "time": r.time} for r in evidence.requests],
         "websockets": [{"id": w.id, "url": _mask_text(w.url, canary), "host": w.host, "page": w.page, "error": w.error,

@@ -5,12 +5,12 @@
 
 Both pay invoice 1001 of the bundled demo world (Stripe Elements) in the same Chromium with the
 same flags, each round starting its own demo world and browser. Runs alternate (bare, audited,
-audited with settle 0, ...) so that machine load hits all alike. Printed: each run's seconds, the
+audited with quiet 0, ...) so that machine load hits all alike. Printed: each run's seconds, the
 medians, and the ratios audited/bare. The audited figure is everything `card-audit run` does:
-recording every channel, a screenshot per step, the settle period (2 s of network quiet by
-default, so that delayed exfiltration is seen), leaving the pages (pagehide senders), judging,
-and writing result.json, report.html, the HAR, JUnit and SARIF. `settle 0` isolates the cost of
-recording and reporting from the deliberate wait.
+recording every channel, a screenshot per step, moving the page clock 15 min forward (senders on
+a timer fire at once), waiting for 300 ms of network quiet, leaving the pages (pagehide senders),
+judging, and writing result.json, report.html, the HAR, JUnit and SARIF. `quiet 0` isolates the
+cost of recording and reporting from the deliberate wait.
 """
 
 from __future__ import annotations
@@ -59,10 +59,11 @@ def bare_run() -> float:
     return time.perf_counter() - t0
 
 
-def audited_run(settle_ms: int | None) -> float:
+def audited_run(quiet_ms: int | None) -> float:
     scenario = load_scenario(SCENARIO)
-    if settle_ms is not None:
-        scenario = scenario.model_copy(update={"settle_ms": settle_ms})
+    if quiet_ms is not None:
+        settle = scenario.settle.model_copy(update={"quiet_ms": quiet_ms})
+        scenario = scenario.model_copy(update={"settle": settle, "settle_ms": None})
     config = load_config(None)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
@@ -78,18 +79,18 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     bare_run()  # warm-up: page cache, font cache, Chromium's first start
-    times: dict[str, list[float]] = {"bare": [], "audited": [], "audited, settle 0": []}
+    times: dict[str, list[float]] = {"bare": [], "audited": [], "audited, quiet 0": []}
     for n in range(args.rounds):
         times["bare"].append(bare_run())
         times["audited"].append(audited_run(None))
-        times["audited, settle 0"].append(audited_run(0))
+        times["audited, quiet 0"].append(audited_run(0))
         print(f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print()
     for k, v in med.items():
         print(f"{k:<20} median {v:6.2f} s")
-    print(f"ratio audited/bare            {med['audited'] / med['bare']:.2f}  (target 1.15)")
-    print(f"ratio audited settle 0/bare   {med['audited, settle 0'] / med['bare']:.2f}")
+    print(f"ratio audited/bare            {med['audited'] / med['bare']:.2f}  (target 1.3, stretch 1.2)")
+    print(f"ratio audited quiet 0/bare    {med['audited, quiet 0'] / med['bare']:.2f}")
     return 0
 
 

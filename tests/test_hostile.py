@@ -157,6 +157,7 @@ def test_pages_that_never_finish_loading_or_never_go_quiet(lab, tmp_path, marker
     scenario(folder, "never-quiet-judged", lab.host_map(), page="hostile-never-quiet",
              extra="settle: {on_bound: judge}\n")
     scenario(folder, "hostile-burst", lab.host_map(), extra="")
+    scenario(folder, "hostile-large", lab.host_map(), extra="")
     proc = start([folder, "--workers", "2", "--out", tmp_path / "out"], tmp_path)
     _out, err = proc.communicate(timeout=600)
     assert not wait_for_none_left(), "processes outlived card-audit"
@@ -184,5 +185,18 @@ def test_pages_that_never_finish_loading_or_never_go_quiet(lab, tmp_path, marker
     assert len(sent) == 2000, len(sent)
     assert burst["capture"]["complete"] is True, burst["capture"]
     assert any(f["rule"] == "card-data-egress" and f["host"] == "burst-stats.net" for f in burst["findings"])
-    assert len([r for r in lab.received if r.host == "burst-stats.net"]) == 2000
+    assert len([r for r in lab.received if r.host == "burst-stats.net" and r.path.startswith("/e?")]) == 2000
+
+    # 100 MiB downloaded and a 12 MiB body posted: searched in full, kept as hash and size.
+    large_json = tmp_path / "out" / "hostile-large" / "result.json"
+    assert large_json.stat().st_size < 2 * 2**20
+    large = json.loads(large_json.read_text())
+    big = next(r for r in large["requests"] if r["url"].endswith("/big"))
+    assert big["body"]["size"] > 12 * 2**20 and big["body"]["searched"] is True and len(big["body"]["sha256"]) == 64
+    hit = [f for f in large["findings"] if f["rule"] == "card-data-egress" and f["host"] == "burst-stats.net"]
+    assert hit and hit[0]["request_id"] == big["id"]
+    # Re-judged from the saved result, the same card data is found.
+    check = subprocess.run([sys.executable, "-m", "audit", "check", str(large_json)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 1 and "burst-stats.net" in check.stderr, check.stderr
     assert proc.returncode == 1, err[-3000:]

@@ -116,7 +116,8 @@ def test_good_stripe_scenario() -> None:
     assert s.adblock.filter_list.read_text().startswith("! test filter list")
     assert s.resolved_card() == Card(number="4242424242424242", expiry="12/34", cvc="123",
                                      name="Canary Cardholder", postal="94107")
-    assert (s.settle_ms, s.timeout_ms, s.demo) == (2000, None, False)
+    assert (s.settle_ms, s.timeout_ms, s.demo) == (None, None, False)
+    assert (s.settle.fast_forward, s.settle.quiet_ms, s.settle.on_bound) == (15 * 60 * 1000, 300, "inconclusive")
 
 
 def test_good_shorthand_scenario_normalises_every_form() -> None:
@@ -348,3 +349,25 @@ def test_load_policy_file(tmp_path: Path) -> None:
         f"{bad}:4: block: unknown field (allowed: card_data_hosts, card_frame_hosts, known_hosts, "
         "merchant_hosts)",
     ]
+
+
+@pytest.mark.parametrize("written, ms", [("15 min", 900000), ("90 s", 90000), ("500 ms", 500), ("1h", 3600000),
+                                          ("00:15:00", 900000), ("2:30", 150000), (60000, 60000), (0, 0)])
+def test_settle_fast_forward_reads_durations(written, ms, tmp_path: Path) -> None:
+    from audit.scenario import SettleSpec
+    assert SettleSpec.model_validate({"fast_forward": written}).fast_forward == ms
+
+
+@pytest.mark.parametrize("settle, problem", [
+    ("{fast_forward: soon}", "settle.fast_forward: not a duration: 'soon'"),
+    ("{quiet_ms: 60000}", "settle.quiet_ms: input should be less than or equal to 30000"),
+    ("{on_bound: ignore}", "settle.on_bound: input should be 'inconclusive' or 'judge'"),
+    ("{later: 1}", "settle.later: unknown field"),
+])
+def test_bad_settle_is_refused_with_its_line(settle: str, problem: str, tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: x\nprocessor: stripe\nstart_url: https://a.example.test/\nsettle: {settle}\n"
+                    "steps:\n  - click: '#a'\n")
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert any(line.startswith(f"{path}:4: {problem}") for line in info.value.problems), info.value.problems

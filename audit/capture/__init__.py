@@ -23,6 +23,11 @@ class Session:
         self._pages: dict[int, int] = {}  # id(page) -> index in order of first sight
         self.errors: list[ErrorRecord] = []
         self.notes: list[str] = []  # worth knowing, but no reason to doubt the run
+        # Per-step looks skip child frames whose document has not changed since the last look
+        # (top documents, where skimmers inject forms, are always looked at; the final look sees
+        # every frame): ids of frames navigated or attached since then.
+        self.changed_frames: set[int] = set()
+        self.only_changed = False
 
     def now(self) -> float:
         return round(time.monotonic() - self.t0, 3)
@@ -46,7 +51,8 @@ class Session:
             if not page.is_closed():
                 index = self.page_index(page)
                 for frame in page.frames:
-                    yield index, frame
+                    if not self.only_changed or frame.parent_frame is None or id(frame) in self.changed_frames:
+                        yield index, frame
 
     def error(self, stage: str, message: str) -> None:
         self.errors.append(ErrorRecord(stage=stage, message=message))

@@ -76,14 +76,10 @@ class NetworkRecorder(Recorder):
             work["response_headers"] = dict(response.headers)
 
     def _finished(self, request: Any) -> None:
+        # The full header set (cookies included) costs a round trip to the browser per request:
+        # it is read once the flow is over (`export`), so that a burst of thousands of requests
+        # does not hold up the flow behind thousands of round trips.
         self.session.touch()
-        work = self._work.get(id(request))
-        if work is None:
-            return
-        try:  # the full set, cookies included (redacted later, at output)
-            work["headers"] = request.all_headers()
-        except Exception:
-            pass
 
     def _failed(self, request: Any) -> None:
         self.session.touch()
@@ -161,5 +157,18 @@ class NetworkRecorder(Recorder):
             else:
                 work["failure"] = "net::" + str(params.get("errorText", "")).removeprefix("net::")
 
+    def _full_headers(self) -> None:
+        """Every header each request really carried, cookies included (redacted later, at output).
+        A request whose full set cannot be read any more keeps the headers first reported."""
+        for request in self._keep:
+            work = self._work.get(id(request))
+            if work is None:
+                continue
+            try:
+                work["headers"] = request.all_headers()
+            except Exception:  # the browser is gone, or the request was never sent
+                pass
+
     def export(self) -> dict[str, Any]:
+        self._full_headers()
         return {"requests": tuple(RequestRecord(**self._work[k]) for k in self._order)}

@@ -79,6 +79,11 @@ class Recording:
         page.on("crash", lambda _p: self.session.error(
             "browser", f"page {index}: the renderer crashed (out of memory, or stopped for not answering)"))
         page.on("dialog", self._dialog)
+        changed = self.session.changed_frames
+        page.on("framenavigated", lambda frame: changed.add(id(frame)))
+        page.on("frameattached", lambda frame: changed.add(id(frame)))
+        page.on("domcontentloaded", lambda p: changed.update(id(f) for f in p.frames))
+        changed.update(id(f) for f in page.frames)
         for recorder in self.recorders:
             self.session.guard(recorder.name, recorder.attach_page, page, index)
         if index:
@@ -100,9 +105,15 @@ class Recording:
         """Let recorders look at live state: after each step, and once more at the end (`final`)."""
         if self.halted:
             return
-        for recorder in self.recorders:
-            if final or recorder.per_step:
-                self.session.guard(recorder.name, recorder.snapshot, self.pages)
+        looked = set(self.session.changed_frames)
+        self.session.only_changed = not final
+        try:
+            for recorder in self.recorders:
+                if final or recorder.per_step:
+                    self.session.guard(recorder.name, recorder.snapshot, self.pages)
+        finally:
+            self.session.only_changed = False
+        self.session.changed_frames.difference_update(looked)
 
     def wait(self, ms: int) -> None:
         if self.halted:

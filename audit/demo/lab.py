@@ -13,6 +13,7 @@ gets is answered the way a collector answers:
   during an audit;
 - `/never/...`: headers, then nothing until the browser gives up (a third party that never
   finishes answering);
+- `/bytes/N`: N MiB (at most 512) of zero bytes, streamed (a page that downloads a lot);
 - any other GET or POST: 204 (a GIF for images), recorded like every request.
 
 Lab hosts reach the browser like demo hosts: `host_map()` covers both.
@@ -80,6 +81,11 @@ class LabWorld(DemoWorld):
         if request.route.startswith("/never/"):
             kind = TYPES.get(Path(request.route).suffix, "application/octet-stream")
             return StreamResponse(200, b"", {"Content-Type": kind, "Cache-Control": "no-store"}, stream=_never)
+        if request.route.startswith("/bytes/") and request.route[7:].isdigit():
+            mib = min(int(request.route[7:]), 512)
+            return StreamResponse(200, b"", {"Content-Type": "application/octet-stream", "Cache-Control": "no-store",
+                                             "Content-Length": str(mib << 20), **cors_headers(request)},
+                                  stream=lambda _r, w: _zeros(w, mib))
         if request.route == "/redirect":
             target = parse_qs(urlsplit(request.path).query).get("to", [""])[0]
             if target.startswith(("https://", "http://")):
@@ -145,6 +151,16 @@ class LabWorld(DemoWorld):
     def _started(self) -> float:
         server = self._server
         return server.started if server is not None else time.monotonic()
+
+
+def _zeros(wfile: BinaryIO, mib: int) -> None:
+    chunk = bytes(1 << 20)
+    try:
+        for _ in range(mib):
+            wfile.write(chunk)
+        wfile.flush()
+    except OSError:
+        pass
 
 
 def _never(rfile: BinaryIO, wfile: BinaryIO) -> None:
