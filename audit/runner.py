@@ -21,9 +21,10 @@ from .source import scenario_source
 Progress = Callable[[str], None]
 UNLOAD_SETTLE_MS = 300      # after pagehide, for beacons sent on the way out
 SETTLE_BOUND_FACTOR = 20    # capture waits for quiet at most this many quiet periods...
-SETTLE_BOUND_MIN_S = 20.0   # ...but at least this long (a burst of thousands of requests)...
+SETTLE_BOUND_MIN_S = 15.0   # ...but at least this long (a burst of thousands of requests)...
 SETTLE_BOUND_MAX_S = 45.0   # ...and never longer than this: a never-quiet page cannot hold a run
 DEADLINE_RESERVE_S = 15.0   # kept before the deadline for the final look, leaving pages, closing
+UNLOAD_BOUND_S = 5.0       # pages left are quiet at once; what still sends is a worker or a popup
 
 
 def _quietly(close: Any) -> None:
@@ -243,7 +244,7 @@ class Run:
         with self._phase("the final screenshot", 20):
             self._shoot("final")
         with self._phase("leaving the pages", 40):
-            rec.unload(UNLOAD_SETTLE_MS, bound_s=max(self._settle_bound(quiet_ms) / 2, 1))
+            rec.unload(UNLOAD_SETTLE_MS, bound_s=min(self._settle_bound(quiet_ms), UNLOAD_BOUND_S))
         with self._phase("writing the trace", 60):
             self._stop_trace(context, completed)
 

@@ -121,3 +121,18 @@ def test_with_overrides_validates() -> None:
         "command line: trace: input should be 'on', 'off' or 'retain-on-failure'"]
     with pytest.raises(TypeError, match="not config fields: headed"):
         BrowserConfig().with_overrides(headed=True)
+
+
+def test_run_timeout_defaults_and_bounds(tmp_path):
+    from audit.config import BrowserConfig, load_config
+    from audit.errors import InputError
+    assert BrowserConfig().run_timeout_ms == 120000
+    path = tmp_path / "playwright.config.yaml"
+    path.write_text("timeout_ms: 5000\nrun_timeout_ms: 10\n")
+    try:
+        load_config(path)
+    except InputError as exc:
+        assert any(p.startswith(f"{path}:2: run_timeout_ms: input should be greater than or equal to 1000")
+                   for p in exc.problems), exc.problems
+    else:
+        raise AssertionError("a 10 ms deadline was accepted")
