@@ -26,6 +26,7 @@ from . import procs
 TICK_S = 0.2
 PHASE_GRACE_S = 5.0        # after spinning renderers were stopped, before the browser is
 DRIVER_GRACE_S = 15.0      # after the browser was stopped, before the driver is
+SAMPLE_S = 1.0             # renderer CPU is measured over this long
 SPINNING = 0.6             # share of one CPU a renderer uses, over the last second, to be "spinning"
 
 _ACTIVE: set["Watchdog"] = set()
@@ -58,6 +59,8 @@ class Watchdog:
         self.deadline_hit = False
         self._halted_at = 0.0
         self._cpu: dict[int, tuple[float, float]] = {}   # renderer pid -> (cpu seconds, when)
+        self._sampling = False
+        self._stage_ends = 0.0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="card-audit-watchdog", daemon=True)
 
@@ -111,14 +114,24 @@ class Watchdog:
                        "browser was stopped and what was recorded until then is judged")
             return
         phase = self._phase
-        spinning = self._spinning(now)
         if phase is None or now < phase[3]:
             return
         number, what, seconds, _ends = phase
         if self._acted_on != number:
-            # First time overdue: stop what spins, and give the call a grace to fail by itself.
+            # Overdue: look at the renderers' CPU time now and a second later (/proc is read only
+            # here, never while the run is on time), stop those that spin, and give the waiting
+            # call a grace to fail by itself.
             self._acted_on = number
-            self._phase = (number, what, seconds, now + PHASE_GRACE_S)
+            self._cpu = {p.pid: (p.cpu_s, now) for p in procs.renderers(procs.browser_processes())}
+            self._stage_ends = now + SAMPLE_S
+            self._sampling = True
+            return
+        if now < self._stage_ends:
+            return
+        if self._sampling:
+            self._sampling = False
+            spinning = self._spinning(now)
+            self._stage_ends = now + PHASE_GRACE_S
             if spinning:
                 procs.kill(spinning)
                 self._record(f"{what} had no answer after {seconds:.0f} s: a page's main thread never "
@@ -128,18 +141,13 @@ class Watchdog:
                    "was recorded until then is judged")
 
     def _spinning(self, now: float) -> list[procs.Proc]:
-        """Renderers that used most of a CPU since the last look a second or more ago."""
+        """Renderers that used most of a CPU since the first look."""
         busy = []
-        seen = {}
         for proc in procs.renderers(procs.browser_processes()):
             before = self._cpu.get(proc.pid)
-            if before is not None and now - before[1] >= 1.0:
+            if before is not None and now > before[1]:
                 if (proc.cpu_s - before[0]) / (now - before[1]) >= SPINNING:
                     busy.append(proc)
-                seen[proc.pid] = (proc.cpu_s, now)
-            else:
-                seen[proc.pid] = before or (proc.cpu_s, now)
-        self._cpu = seen
         return busy
 
     def _halt(self, reason: str) -> None:
