@@ -170,17 +170,22 @@ class Run:
             browser_name = f"Chromium {browser.version}"
             completed = False
             try:
-                context.new_page()
+                with self._phase("opening the first page", 60):
+                    context.new_page()
                 completed = self._drive(card, profile)
                 self._finish(context, completed)
             except Exception as exc:  # noqa: BLE001 - keep what was recorded; the run is inconclusive
                 self.recording.session.error("browser", f"the run broke: {_first_line(exc)}")
                 completed = False
             # Exported before the browser closes: closing is not a crash.
-            return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name)
+            with self._phase("reading what was recorded", 60):
+                return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name)
         finally:
             with self._phase("closing the browser", 30):
-                stack.close()
+                try:
+                    stack.close()
+                except Exception:  # noqa: BLE001 - a driver stopped by the watchdog: the evidence stands
+                    pass
 
     def _start(self, stack: ExitStack, blocker: Any) -> tuple[Any, Any]:
         from playwright.sync_api import sync_playwright

@@ -27,7 +27,7 @@ EXTRA_HOSTS = ("tags.slow-cdn.net", "burst-stats.net")
 MARK = "CARD_AUDIT_TEST_RUN"
 HOSTILE = ("hostile-frozen", "hostile-alerts", "hostile-beforeunload", "hostile-popups", "hostile-iframes",
            "hostile-oom")
-CONFIG = ("run_timeout_ms: 150000\ntimeout_ms: 10000\n"
+CONFIG = ("run_timeout_ms: 150000\ntimeout_ms: 20000\n"
           # A small JavaScript heap, so that the page that hoards memory runs out quickly.
           "args: [\"--js-flags=--max-old-space-size=96\"]\n")
 
@@ -100,7 +100,7 @@ def test_hostile_pages_end_with_their_verdicts_and_nothing_left(lab, tmp_path, m
 
     frozen = results["hostile-frozen"]
     assert frozen["verdict"] == "inconclusive", frozen["errors"]
-    assert frozen["duration_s"] < 150
+    assert frozen["duration_s"] < 150 + 20  # the deadline, and the time to stop the browser
     assert any("no answer" in e["message"] or "deadline" in e["message"] for e in frozen["errors"]), frozen["errors"]
     assert frozen["requests"], "what was recorded before the page froze is kept"
     assert any(s["action"] == "fill_card" for s in frozen["flow"]["steps"])

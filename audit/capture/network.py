@@ -27,6 +27,7 @@ class NetworkRecorder(Recorder):
         self._work: dict[int, dict[str, Any]] = {}  # id(request) -> mutable record fields
         self._order: list[int] = []
         self._keep: list[Any] = []  # hold requests so their ids stay unique for the run
+        self._finished_requests: set[int] = set()
 
     def attach_context(self, context: Any) -> None:
         context.on("request", self.on(self._request))
@@ -80,6 +81,7 @@ class NetworkRecorder(Recorder):
         # it is read once the flow is over (`export`), so that a burst of thousands of requests
         # does not hold up the flow behind thousands of round trips.
         self.session.touch()
+        self._finished_requests.add(id(request))
 
     def _failed(self, request: Any) -> None:
         self.session.touch()
@@ -162,8 +164,8 @@ class NetworkRecorder(Recorder):
         A request whose full set cannot be read any more keeps the headers first reported."""
         for request in self._keep:
             work = self._work.get(id(request))
-            if work is None:
-                continue
+            if work is None or id(request) not in self._finished_requests:
+                continue  # only a finished request has its final headers; asking for others waits
             try:
                 work["headers"] = request.all_headers()
             except Exception:  # the browser is gone, or the request was never sent
