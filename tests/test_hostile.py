@@ -105,14 +105,17 @@ def test_hostile_pages_end_with_their_verdicts_and_nothing_left(lab, tmp_path, m
     assert frozen["requests"], "what was recorded before the page froze is kept"
     assert any(s["action"] == "fill_card" for s in frozen["flow"]["steps"])
 
-    for name in ("hostile-alerts", "hostile-beforeunload", "hostile-iframes"):
+    for name in ("hostile-alerts", "hostile-beforeunload"):
         assert results[name]["verdict"] == "pass", (name, results[name]["errors"], results[name]["flow"])
     # Thirty windows in front of the checkout: the flow may not get through, but the audit ends,
     # fails closed and keeps every window it saw.
     popups = results["hostile-popups"]
     assert popups["verdict"] in ("pass", "inconclusive"), popups["errors"]
     assert len({f["page"] for f in popups["frames"]}) > 30
+    # 120 frames are each looked at: on a slow machine that may take the run to its deadline,
+    # which is then said, and every frame seen so far is kept.
     iframes = results["hostile-iframes"]
+    assert iframes["verdict"] == "pass" or not iframes["capture"]["complete"], iframes["errors"]
     assert sum(1 for f in iframes["frames"] if "hostile-popup-page" in f["url"]) >= 120
 
     oom = results["hostile-oom"]
