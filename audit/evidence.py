@@ -131,6 +131,46 @@ class FrameRecord:
     name: str = ""
     card_inputs: tuple[str, ...] = ()  # card fields held: number, cvc, expiry, name, postal
     typed_fields: tuple[str, ...] = ()  # card fields the canary was typed into in this frame
+    hidden_inputs: tuple[str, ...] = ()  # card fields held but never shown to the payer (display
+                                         # none, zero size, transparent, in a hidden frame)
+
+
+@dataclass(frozen=True)
+class CardFormRecord:
+    """Card fields a payer could see (or that were there, hidden) in one document or shadow root."""
+
+    frame: int                    # index into Evidence.frames
+    frame_url: str
+    host: str
+    fields: tuple[str, ...]       # number, cvc, expiry, name
+    where: str = "document"       # "document", or the shadow roots around it ("closed shadow root of <x-pay>")
+    hidden: bool = False          # none of its fields was ever visible
+    elements: tuple[str, ...] = ()  # input#cc-number[autocomplete=cc-number], ...
+    page: int = 0
+    time: float = 0.0             # seconds since the run started, when first seen
+    seen_by: str = "sweep"        # sweep (the browser's DOM tree) | watch (the in-page watcher)
+    screenshot: str | None = None  # the page with the form outlined, relative to the output folder
+
+
+@dataclass(frozen=True)
+class KeystrokeRecord:
+    """One card field typed the way a payer types it: where the mouse clicked, and which element
+    of which frame had the focus when the keys were pressed."""
+
+    field: str
+    target: str                   # the field the payer meant to click (element description)
+    target_frame_url: str
+    target_host: str
+    landed: str                   # the element that had focus while typing ("" when none did)
+    landed_frame_url: str
+    landed_host: str
+    page: int = 0
+    x: float = 0.0                # the click, in the page's viewport
+    y: float = 0.0
+    covered_by: str | None = None  # the element on top of the field at (x, y), when not the field
+    cover_frame_url: str | None = None
+    cover_host: str | None = None
+    time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -231,6 +271,9 @@ class Evidence:
     storage: tuple[StorageRecord, ...] = ()
     api_calls: tuple[ApiCallRecord, ...] = ()
     dns: tuple[DnsRecord, ...] = ()
+    card_forms: tuple[CardFormRecord, ...] = ()
+    keystrokes: tuple[KeystrokeRecord, ...] = ()
+    evasions_open: tuple[str, ...] = ()  # ways a page can still tell this browser from a payer's
     page_headers: dict[str, str] = field(default_factory=dict)  # response headers of the start page
     screenshots: tuple[str, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
@@ -262,6 +305,7 @@ def _build(cls: type, data: Any) -> Any:
         "storage": StorageRecord, "errors": ErrorRecord, "api_calls": ApiCallRecord, "dns": DnsRecord,
         "adblock_lists": FilterListRecord, "hidden": HiddenRecord,
         "capture": CaptureRecord,
+        "card_forms": CardFormRecord, "keystrokes": KeystrokeRecord,
     }
     for name, value in data.items():
         if name not in hints:

@@ -99,6 +99,7 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
             fine = ", ".join(sorted(allowed))
             out.append(f"It reached hosts that may not receive card data: {parts}"
                        + (f" (besides the card-data host {fine})." if fine else "."))
+    out += keystroke_sentences(evidence)
     blocked = [r for r in evidence.requests if r.blocked_by]
     out.append(f"{_plural(len(evidence.requests), 'request')} to "
                f"{_plural(len({r.host for r in evidence.requests if r.host}), 'host')} were recorded"
@@ -106,6 +107,31 @@ def proof_sentences(evidence: Evidence, policy: HostPolicy, findings: list[Findi
     serious = [f for f in findings if f.severity in ("critical", "high")]
     if serious:
         out.append(f"{_plural(len(serious), 'critical or high finding')}: see Findings.")
+    return out
+
+
+def keystroke_sentences(evidence: Evidence) -> list[str]:
+    """Which element of which frame received each typed card field, and the card forms a payer saw."""
+    out = []
+    for keys in evidence.keystrokes:
+        word = FIELD_WORDS.get(keys.field, keys.field)
+        where = keys.landed_host or keys.landed_frame_url or "no frame"
+        sentence = (f"The {word} was typed after a click at ({keys.x:.0f}, {keys.y:.0f}) on "
+                    f"{keys.target} of {keys.target_host or keys.target_frame_url}; the keys went to "
+                    + (f"{keys.landed} in a frame served by {where}" if keys.landed else f"the document of {where}"))
+        if keys.covered_by:
+            sentence += (f", because {keys.covered_by} of {keys.cover_host or keys.cover_frame_url} lay on top "
+                         "of the field")
+        out.append(sentence + ".")
+    seen = [f for f in evidence.card_forms if not f.hidden]
+    if seen:
+        parts = [f"{'+'.join(f.fields)} in {f.host or f.frame_url}"
+                 + (f" ({f.where})" if f.where != "document" else "") for f in seen]
+        out.append(f"Card forms a payer could see: {len(seen)} ({'; '.join(parts)}).")
+    hidden = [f for f in evidence.card_forms if f.hidden]
+    if hidden:
+        out.append(f"Card fields present but hidden from the payer: "
+                   + "; ".join(f"{'+'.join(f.fields)} in {f.host or f.frame_url}" for f in hidden) + ".")
     return out
 
 
@@ -228,9 +254,14 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
                      "blocked_list": c.blocked_list, "time": c.time} for c in evidence.console],
         "frames": [{"index": f.index, "url": _mask_text(f.url, canary), "host": f.host, "parent": f.parent, "page": f.page,
                     "name": f.name, "card_inputs": list(f.card_inputs), "typed_fields": list(f.typed_fields),
+                    "hidden_inputs": list(f.hidden_inputs),
                     "allowed": not ({*f.card_inputs, *f.typed_fields} & set(FLAGGED_FIELDS))
                     or matches_any(frame_host(f, evidence.frames), policy.card_frame_hosts)}
                    for f in evidence.frames],
+        "card_forms": [{**dataclasses.asdict(f), "frame_url": _mask_text(f.frame_url, canary)}
+                       for f in evidence.card_forms],
+        "keystrokes": [dataclasses.asdict(k) for k in evidence.keystrokes],
+        "evasions_open": list(evidence.evasions_open),
         "scripts": [{"url": s.url, "frame_url": s.frame_url, "sha384": s.sha384, "sri": s.sri,
                      "page": s.page, "size": s.size} for s in evidence.scripts],
         "storage": [{"origin": s.origin, "kind": s.kind, "key": _mask_text(s.key, canary),
@@ -288,6 +319,8 @@ def evidence_from_result(result: dict[str, Any]) -> Evidence:
         "api_calls": result.get("api_calls", []), "page_headers": result.get("page_headers", {}),
         "dns": [{k: v for k, v in d.items() if k != "party"} for d in result.get("dns", [])],
         "screenshots": result.get("screenshots", []),
+        "card_forms": result.get("card_forms", []), "keystrokes": result.get("keystrokes", []),
+        "evasions_open": result.get("evasions_open", []),
         # "analysis" and "step" errors are derived again from the evidence when it is judged
         "errors": [e for e in result.get("errors", []) if e.get("stage") not in ("analysis", "step")],
         "adblock": result.get("adblock", False), "adblock_mode": result.get("adblock_mode") or "",

@@ -207,7 +207,7 @@ class Run:
         stack.callback(_quietly, context.close)
         context.set_default_timeout(self._timeout())
         self._clock_installed = self._install_clock(context)
-        self.recording = Recording(context, self.progress, netlog, blocker=blocker)
+        self.recording = Recording(context, self.progress, netlog, blocker=blocker, out_dir=self.out_dir)
         for message in self._early_errors:
             self.recording.session.error("browser", message)
         for message in self._early_notes:
@@ -269,7 +269,7 @@ class Run:
 
         rec = self.recording
         runner = StepRunner(lambda: rec.pages, card, profile, self._timeout(), rec.frames.note_typed,
-                            self._shoot)
+                            self._shoot, rec.frames)
         start_url = str(self.scenario.start_url)
         plan = [("goto", start_url, None)] + [(s.action, s.describe(), s) for s in self.scenario.steps]
         for number, (action, target, step) in enumerate(plan, start=1):

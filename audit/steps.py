@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from .evidence import Card
+from .capture.hittest import focused, hit_test
+from .evidence import Card, KeystrokeRecord
+from .hands import Hands
 from .hosts import host_of, matches_any
 from .scenario import expand, has_card_placeholder
 
@@ -48,13 +50,16 @@ class StepRunner:
     """Runs steps against the active page. Popups become the active page while open."""
 
     def __init__(self, pages: Callable[[], list[Any]], card: Card, profile: Any, timeout_ms: int,
-                 note_typed: Callable[[Any, str], None], shoot: Callable[[str], str | None]) -> None:
+                 note_typed: Callable[[Any, str], None], shoot: Callable[[str], str | None],
+                 frames: Any = None) -> None:
         self._pages = pages
         self.card = card
         self.profile = profile
         self.timeout_ms = timeout_ms
         self.note_typed = note_typed
         self.shoot = shoot
+        self.frames = frames  # the frame recorder: CDP sessions, and where keystrokes landed
+        self.hands = Hands()
 
     def active_page(self) -> Any:
         open_pages = [p for p in self._pages() if not p.is_closed()]
@@ -69,7 +74,9 @@ class StepRunner:
         if action == "goto":
             self.active_page().goto(step.url, timeout=timeout, wait_until="domcontentloaded")
         elif action == "click":
-            self._locator(step).click(timeout=timeout)
+            locator = self._locator(step)
+            self._approach(locator)
+            locator.click(timeout=timeout)
         elif action in ("fill", "type"):
             value = expand(step.value, self.card)
             locator = self._locator(step)
@@ -171,10 +178,51 @@ class StepRunner:
                                      f"(looked for {', '.join(selectors[field])})")
                 continue
             frame, selector = found
-            field_input = frame.locator(selector).first
-            field_input.click(timeout=timeout)
-            field_input.press_sequentially(values[field], delay=KEY_DELAY_MS, timeout=timeout)
-            self.note_typed(frame, field)
+            self._payer_types(frame, frame.locator(selector).first, field, values[field], timeout)
+
+    def _approach(self, locator: Any) -> None:
+        """Bring the mouse to an element the way a hand does, before Playwright clicks it."""
+        try:
+            box = locator.bounding_box(timeout=1000)
+            if box:
+                self.hands.move(self.active_page_of(locator), *self.hands.point_in(box))
+        except Exception:  # not there yet: Playwright's own click waits for it
+            pass
+
+    def active_page_of(self, locator: Any) -> Any:
+        return getattr(locator, "page", None) or self.active_page()
+
+    def _payer_types(self, frame: Any, field_input: Any, field: str, value: str, timeout: int) -> None:
+        """Click the field where a payer sees it and type into whatever then has the focus.
+
+        The point is hit-tested first, through the frame chain, by the browser: when another
+        element lies on top, the click and keys go to it, as a payer's would, and the keystroke
+        record names it (rule card-field-obscured)."""
+        page = frame.page
+        field_input.scroll_into_view_if_needed(timeout=timeout)
+        box = field_input.bounding_box(timeout=timeout)
+        if not box:
+            raise StepFailed(f"the {field} field is not visible on the page")
+        x, y = self.hands.point_in(box)
+        target = _describe(field_input)
+        hit = None
+        if self.frames is not None:
+            hit = hit_test(page, x, y, field_input.element_handle(timeout=timeout), self.frames.cdp_for)
+        self.hands.click(page, x, y)
+        landed = focused(page)
+        self.hands.type(page, value)
+        covered = hit is not None and not hit.is_target
+        # Where the keys went; when the browser cannot say, the field the click was meant for
+        # (never nowhere: an untyped canary proves nothing).
+        self.note_typed(landed[0] if landed is not None else frame, field)
+        if self.frames is not None:
+            self.frames.note_keys(KeystrokeRecord(
+                field=field, target=target, target_frame_url=frame.url, target_host=host_of(frame.url),
+                landed=landed[1] if landed else "", landed_frame_url=landed[2] if landed else "",
+                landed_host=host_of(landed[2]) if landed else "", page=self.frames.page_index(page),
+                x=round(x, 1), y=round(y, 1), covered_by=hit.element if covered else None,
+                cover_frame_url=hit.frame_url if covered else None, cover_host=hit.host if covered else None,
+                time=self.frames.now()))
 
     def _find_field(self, selectors: list[str], deadline: float) -> tuple[Any, str] | None:
         """Frame and selector of the first visible, editable element matching a selector, looking in processor card frames first,
@@ -189,11 +237,33 @@ class StepRunner:
                         selector = frame.evaluate(FIRST_USABLE_JS, selectors)
                     except Exception:  # frame detached or navigating: look again
                         continue
-                    if selector:
+                    if selector and _shown_in_page(frame):
                         return frame, selector
             if time.monotonic() >= deadline:
                 return None
             self._pause(100)
+
+
+def _shown_in_page(frame: Any) -> bool:
+    """A frame a payer can see: every frame element up to the page has a size."""
+    try:
+        while frame.parent_frame is not None:
+            box = frame.frame_element().bounding_box()
+            if not box or box["width"] < 2 or box["height"] < 2:
+                return False
+            frame = frame.parent_frame
+    except Exception:  # detached while looking: not a field to type into now
+        return False
+    return True
+
+
+def _describe(locator: Any) -> str:
+    try:
+        return locator.evaluate("""(el) => { let d = el.localName; if (el.id) d += '#' + el.id;
+          for (const k of ['name', 'autocomplete']) { const v = el.getAttribute(k); if (v) d += '[' + k + '=' + v + ']'; }
+          return d; }""")
+    except Exception:
+        return ""
 
 
 def _fields_in(value: str) -> list[str]:

@@ -112,7 +112,7 @@ def all_recorders(session: Session, **options: Any) -> list[Recorder]:
     from .websockets import WebSocketRecorder
 
     recorders = [NetworkRecorder(session), WebSocketRecorder(session), ConsoleRecorder(session),
-                 FrameRecorder(session), ScriptRecorder(session), StorageRecorder(session),
+                 FrameRecorder(session, options.get("out_dir")), ScriptRecorder(session), StorageRecorder(session),
                  InstrumentRecorder(session), NetLogRecorder(session, options.get("netlog_path"))]
     if options.get("blocker") is not None:  # browsing as a payer with an ad blocker
         from .adblock import AdblockRecorder

@@ -1,40 +1,47 @@
-"""The frame tree of every page, and the card inputs each frame holds."""
+"""The frame tree of every page, and the card fields each frame holds, as a payer would see them.
+
+Three witnesses, merged into one record per frame:
+- the sweep: CDP's own DOM tree of every page and of every cross-site frame (`domwalk`), through
+  open and closed shadow roots and same-process frames, after every step and once more at the end;
+- the watcher in every frame (`cardwatch`): fields the moment they appear, between steps too;
+- what the run typed (`note_typed`).
+Each visible card form is pictured once, outlined, when first swept.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from ..evidence import FrameRecord
+from ..evidence import CardFormRecord, FrameRecord, KeystrokeRecord
 from ..hosts import host_of
 from . import Recorder
+from .cardwatch import BINDING, WATCH_JS
+from .domwalk import Document, box_of, walk
 
-# Which card fields a document holds: by autocomplete token first (the standard), then by the
-# names, ids and labels integrations use. Only number, cvc and expiry matter to the rules.
-CARD_INPUTS_JS = r"""
-() => {
-  const found = new Set();
-  for (const el of document.querySelectorAll('input, textarea')) {
-    const type = (el.type || '').toLowerCase();
-    if (['hidden', 'submit', 'button', 'checkbox', 'radio', 'image'].includes(type)) continue;
-    const ac = (el.getAttribute('autocomplete') || '').toLowerCase();
-    const label = [el.name, el.id, el.getAttribute('aria-label'), el.placeholder,
-                   el.getAttribute('data-elements-stable-field-name')].join(' ').toLowerCase();
-    if (/\bcc-number\b/.test(ac) || /card.?num|cardnumber|ccnum|cc.?num|credit.?card|card.?no\b|\bpan\b|1234 1234/.test(label)) found.add('number');
-    else if (/\bcc-csc\b/.test(ac) || /\bcvc|\bcvv|\bcsc\b|cvn|security.?code|card.?code/.test(label)) found.add('cvc');
-    else if (/\bcc-exp/.test(ac) || /expir|exp.?date|card.?exp|mm ?\/ ?yy/.test(label)) found.add('expiry');
-  }
-  return {url: location.href, inputs: [...found].sort()};
-}
-"""
+SHOT_TIMEOUT_MS = 10000
+OUTLINE = {"r": 230, "g": 20, "b": 60, "a": 1.0}
+FILL = {"r": 230, "g": 20, "b": 60, "a": 0.12}
 
 
 class FrameRecorder(Recorder):
     name = "frames"
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, out_dir: Path | None = None) -> None:
         super().__init__(session)
         self._frames: dict[tuple[int, str], dict[str, Any]] = {}  # (id(frame), url) -> record fields
+        self._forms: dict[tuple[tuple[int, str], str], dict[str, Any]] = {}  # (frame key, where) -> form
         self._keep: list[Any] = []
+        self._cdp: dict[int, Any] = {}  # id(page or frame) -> its CDP session, None when it has none
+        self._context: Any = None
+        self._out_dir = out_dir
+        self._shots = 0
+        self._keys: list[KeystrokeRecord] = []
+
+    def attach_context(self, context: Any) -> None:
+        self._context = context
+        context.expose_binding(BINDING, self.on(self._watched))
+        context.add_init_script(WATCH_JS)
 
     def attach_page(self, page: Any, index: int) -> None:
         page.on("framenavigated", self.on(lambda frame: self._see(frame, index)))
@@ -43,11 +50,24 @@ class FrameRecorder(Recorder):
 
     def note_typed(self, frame: Any, field: str) -> None:
         """The runner typed a canary field into this frame."""
-        record = self._inspect(frame, self.session.page_index(frame.page))
-        if record is None:  # gone already: key it by what Playwright last knew of it
-            record = self._see(frame, self.session.page_index(frame.page))
+        record = self._see(frame, self.session.page_index(frame.page))
         record["typed"].add(field)
 
+    def note_keys(self, record: KeystrokeRecord) -> None:
+        """Where a card field's keystrokes went (the run typed them as a payer does)."""
+        self._keys.append(record)
+
+    def page_index(self, page: Any) -> int:
+        return self.session.page_index(page)
+
+    def now(self) -> float:
+        return self.session.now()
+
+    def cdp_for(self, target: Any) -> Any:
+        """The CDP session of a page, or of a frame with its own target (a cross-site frame)."""
+        return self._session(target)
+
+    # -- records -------------------------------------------------------------------------------
     def _see(self, frame: Any, page: int, url: str | None = None) -> dict[str, Any]:
         url = url or frame.url
         key = (id(frame), url)
@@ -59,24 +79,127 @@ class FrameRecorder(Recorder):
                 parent_key = (id(parent), parent.url)
                 if parent_key not in self._frames:
                     self._see(parent, page)
-            self._frames[key] = {"url": url, "host": host_of(url), "page": page,
+            self._frames[key] = {"url": url, "host": host_of(url), "page": page, "key": key,
                                  "name": frame.name or "", "parent_key": parent_key,
-                                 "card_inputs": set(), "typed": set()}
+                                 "card_inputs": set(), "hidden_inputs": set(), "typed": set()}
         return self._frames[key]
 
-    def _inspect(self, frame: Any, page: int) -> dict[str, Any] | None:
-        try:
-            found = frame.evaluate(CARD_INPUTS_JS)
-        except Exception:  # detached or navigating: what was seen before stays recorded
-            return None
-        # Key by the document's own location: Playwright may not yet know a fresh iframe's URL.
-        record = self._see(frame, page, found["url"])
-        record["card_inputs"].update(found["inputs"])
-        return record
+    def _add(self, record: dict[str, Any], field: str, hidden: bool, where: str, element: str,
+             seen_by: str) -> dict[str, Any]:
+        (record["hidden_inputs"] if hidden else record["card_inputs"]).add(field)
+        form = self._forms.setdefault((record["key"], where), {
+            "record": record, "where": where, "fields": set(), "visible": set(), "elements": [],
+            "time": self.session.now(), "seen_by": seen_by, "screenshot": None})
+        form["fields"].add(field)
+        if not hidden:
+            form["visible"].add(field)
+        if element not in form["elements"]:
+            form["elements"].append(element)
+        return form
 
+    def _watched(self, source: dict[str, Any], url: str, items: list[dict[str, Any]]) -> None:
+        """The in-page watcher saw card fields appear (or change) in this frame."""
+        frame, page = source.get("frame"), source.get("page")
+        if frame is None:
+            return
+        record = self._see(frame, self.session.page_index(page) if page is not None else 0, str(url) or None)
+        for item in items or []:
+            self._add(record, str(item.get("field")), bool(item.get("hidden")), str(item.get("where") or "document"),
+                      str(item.get("element") or "")[:200], "watch")
+
+    # -- the sweep -----------------------------------------------------------------------------
     def snapshot(self, pages: list[Any]) -> None:
-        for index, frame in self.session.live_frames(pages):
-            self._inspect(frame, index)
+        for page in pages:
+            if not page.is_closed():
+                self.session.guard(self.name, self._sweep_page, page, self.session.page_index(page))
+
+    def _session(self, target: Any) -> Any:
+        """The CDP session of a page, or of a frame with its own target (a cross-site frame)."""
+        key = id(target)
+        if key not in self._cdp:
+            try:
+                self._cdp[key] = self._context.new_cdp_session(target)
+            except Exception:  # a frame in its parent's process has no target of its own
+                self._cdp[key] = None
+            self._keep.append(target)
+        return self._cdp[key]
+
+    def _sweep_page(self, page: Any, index: int) -> None:
+        roots = [(page.main_frame, self._session(page))]
+        roots += [(f, self._session(f)) for f in page.frames if f.parent_frame is not None]
+        fresh: list[tuple[dict[str, Any], int, Any, Any]] = []  # form, field node, its session, root frame
+        for frame, cdp in roots:
+            if cdp is None:
+                continue
+            try:
+                documents = walk(cdp)
+            except Exception:  # navigating or detached: the next sweep (or the watcher) sees it
+                continue
+            frames = _match(frame, documents)
+            for i, doc in enumerate(documents):
+                target = frames.get(i)
+                if target is None or doc.remote:
+                    continue
+                record = self._see(target, index, doc.url or None)
+                for found in doc.fields:
+                    form = self._add(record, found.field, found.hidden, found.where, found.element, "sweep")
+                    if not found.hidden and found.box and form["screenshot"] is None:
+                        fresh.append((form, found.backend_id, cdp, frame))
+        self._picture(page, fresh)
+
+    # -- pictures ------------------------------------------------------------------------------
+    def _picture(self, page: Any, fresh: list[tuple[dict[str, Any], int, Any, Any]]) -> None:
+        """Each visible card form once: the page with the form outlined (the browser's own overlay,
+        nothing added to the page's DOM), scrolled so that the form is in view."""
+        if self._out_dir is None or not fresh:
+            return
+        forms: dict[int, tuple[dict[str, Any], list[tuple[int, Any, Any]]]] = {}
+        for form, node, cdp, root in fresh:
+            forms.setdefault(id(form), (form, []))[1].append((node, cdp, root))
+        top = self._session(page)
+        for form, nodes in forms.values():
+            node, cdp, root = nodes[0]
+            try:
+                cdp.send("DOM.scrollIntoViewIfNeeded", {"backendNodeId": node})
+            except Exception:
+                pass
+            boxes = []
+            for node, cdp, root in nodes:
+                box = box_of(cdp, node)
+                if box:
+                    dx, dy = _offset(root)
+                    boxes.append((box[0] + dx, box[1] + dy, box[2], box[3]))
+            if not boxes:
+                continue
+            x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+            x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+            self._shots += 1
+            rel = f"screenshots/card-form-{self._shots:02d}.png"
+            try:
+                (self._out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
+                if top is not None:
+                    top.send("DOM.enable")
+                    top.send("Overlay.enable")
+                    top.send("Overlay.highlightRect", {"x": int(x0) - 4, "y": int(y0) - 4, "width": int(x1 - x0) + 8,
+                                                       "height": int(y1 - y0) + 8, "color": FILL, "outlineColor": OUTLINE})
+                page.screenshot(path=str(self._out_dir / rel), timeout=SHOT_TIMEOUT_MS)
+                form["screenshot"] = rel
+            except Exception as exc:
+                self.session.note(f"card form picture: {type(exc).__name__}: {str(exc)[:200]}")
+            finally:
+                if top is not None:
+                    try:
+                        top.send("Overlay.hideHighlight")
+                    except Exception:
+                        pass
+
+    # -- export --------------------------------------------------------------------------------
+    def _host(self, record: dict[str, Any]) -> str:
+        """about:blank and srcdoc documents run in their parent's origin: named by its host."""
+        seen = 0
+        while not record["host"] and record["parent_key"] in self._frames and seen < 32:
+            record, seen = self._frames[record["parent_key"]], seen + 1
+        return record["host"]
 
     def export(self) -> dict[str, Any]:
         keys = list(self._frames)
@@ -85,9 +208,63 @@ class FrameRecorder(Recorder):
         for i, key in enumerate(keys):
             rec = self._frames[key]
             typed = rec["typed"]
+            shown = rec["card_inputs"] | typed
             records.append(FrameRecord(
                 index=i, url=rec["url"], host=rec["host"],
                 parent=position.get(rec["parent_key"]) if rec["parent_key"] else None,
-                page=rec["page"], name=rec["name"],
-                card_inputs=tuple(sorted(rec["card_inputs"] | typed)), typed_fields=tuple(sorted(typed))))
-        return {"frames": tuple(records)}
+                page=rec["page"], name=rec["name"], card_inputs=tuple(sorted(shown)),
+                typed_fields=tuple(sorted(typed)), hidden_inputs=tuple(sorted(rec["hidden_inputs"] - shown))))
+        forms = []
+        for (key, where), form in self._forms.items():
+            if not form["fields"] & CARD_FIELDS:
+                continue  # a cardholder name alone is no card form
+            rec = form["record"]
+            forms.append(CardFormRecord(
+                frame=position[key], frame_url=rec["url"], host=self._host(rec), fields=_ordered(form["fields"]),
+                where=where, hidden=not form["visible"], elements=tuple(form["elements"][:20]), page=rec["page"],
+                time=form["time"], seen_by=form["seen_by"], screenshot=form["screenshot"]))
+        forms.sort(key=lambda f: f.time)
+        return {"frames": tuple(records), "card_forms": tuple(forms), "keystrokes": tuple(self._keys)}
+
+
+CARD_FIELDS = {"number", "expiry", "cvc"}
+
+
+def _ordered(fields: set[str]) -> tuple[str, ...]:
+    order = ("number", "expiry", "cvc", "name", "postal")
+    return tuple(sorted(fields, key=lambda f: order.index(f) if f in order else len(order)))
+
+
+def _offset(frame: Any) -> tuple[float, float]:
+    """Where a frame with its own target sits in its page's viewport (0, 0 for the page itself)."""
+    if frame.parent_frame is None:
+        return 0.0, 0.0
+    try:
+        box = frame.frame_element().bounding_box()
+    except Exception:
+        box = None
+    return (box["x"], box["y"]) if box else (0.0, 0.0)
+
+
+def _match(root: Any, documents: list[Document]) -> dict[int, Any]:
+    """Pair the walked documents with Playwright's frames: the walk's first document is `root`'s;
+    each other document is a child of its parent's frame, found by URL, then by the frame
+    element's name or id, then by order."""
+    out: dict[int, Any] = {0: root} if documents else {}
+    used: set[int] = set()
+    for i, doc in enumerate(documents[1:], start=1):
+        parent = out.get(doc.parent) if doc.parent is not None else None
+        if parent is None:
+            continue
+        try:
+            children = [c for c in parent.child_frames if id(c) not in used]
+        except Exception:
+            continue
+        label = doc.owner.get("name") or doc.owner.get("id") or ""
+        pick = next((c for c in children if doc.url and c.url == doc.url), None) \
+            or next((c for c in children if label and c.name == label), None) \
+            or (children[0] if children else None)
+        if pick is not None:
+            used.add(id(pick))
+            out[i] = pick
+    return out

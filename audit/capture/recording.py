@@ -38,9 +38,9 @@ SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never go
 
 class Recording:
     def __init__(self, context: Any, progress: Callable[[str], None] | None = None,
-                 netlog_path: Path | None = None, blocker: Any = None) -> None:
+                 netlog_path: Path | None = None, blocker: Any = None, out_dir: Path | None = None) -> None:
         self.session = Session()
-        self.recorders = all_recorders(self.session, netlog_path=netlog_path, blocker=blocker)
+        self.recorders = all_recorders(self.session, netlog_path=netlog_path, blocker=blocker, out_dir=out_dir)
         self.pages: list[Any] = []
         self.notes: list[str] = []
         self.halted: str | None = None   # set when the browser was stopped: nothing is left to ask

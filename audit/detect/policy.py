@@ -14,6 +14,7 @@ SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 RULE_SEVERITY = {
     "card-data-egress": "critical",
     "card-field-outside-processor": "critical",
+    "card-field-obscured": "critical",
     "card-data-at-rest": "high",
     "script-not-in-baseline": "high",
     "script-changed": "high",
@@ -145,7 +146,11 @@ def frame_host(frame: FrameRecord, frames: tuple[FrameRecord, ...]) -> str:
 def card_field_outside_processor(evidence: Evidence, policy: HostPolicy) -> list[Finding]:
     out = []
     for frame in evidence.frames:
-        fields = sorted({*frame.card_inputs, *frame.typed_fields} & set(FLAGGED_FIELDS))
+        shown = {*frame.card_inputs, *frame.typed_fields} & set(FLAGGED_FIELDS)
+        # A card field the payer never saw is still one a script can show, fill or read: judged
+        # the same, named apart.
+        hidden = set(frame.hidden_inputs) & set(FLAGGED_FIELDS) - shown
+        fields = sorted(shown | hidden)
         if not fields:
             continue
         host = frame_host(frame, evidence.frames)
@@ -153,12 +158,43 @@ def card_field_outside_processor(evidence: Evidence, policy: HostPolicy) -> list
             continue
         kind = "page" if frame.parent is None else "frame"
         typed = f"; the canary was typed there ({', '.join(frame.typed_fields)})" if frame.typed_fields else ""
+        inside = sorted({f.where for f in evidence.card_forms if f.frame == frame.index and f.where != "document"})
+        where = f", inside the {'; the '.join(inside)}" if inside else ""
+        what = f"card input ({', '.join(sorted(shown))})" if shown else ""
+        if hidden:
+            what += (" and " if what else "") + f"card input hidden from the payer ({', '.join(sorted(hidden))})"
         out.append(_finding("card-field-outside-processor",
-                            f"card input ({', '.join(fields)}) in a {kind} served by {host or frame.url}, "
+                            f"{what} in a {kind} served by {host or frame.url}{where}, "
                             f"not by the processor{typed}",
                             host=host or None, url=frame.url, frame_url=frame.url, field=fields[0],
                             location=f"frame {frame.index}"))
     return out
+
+
+def card_field_obscured(evidence: Evidence, policy: HostPolicy) -> list[Finding]:
+    """Where the payer clicked a card field, another element lay on top: the payer's clicks and
+    keys went to it. Elements of the processor's own card frames (its placeholders and labels)
+    are the processor's business."""
+    out: dict[tuple[str, str, str], Finding] = {}
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for keys in evidence.keystrokes:
+        if keys.covered_by is None:
+            continue
+        host = keys.cover_host or ""
+        if host and matches_any(host, policy.card_frame_hosts):
+            continue
+        key = (host, keys.cover_frame_url or "", keys.covered_by)
+        counts[key] += 1
+        landed = (f"{keys.landed} of {keys.landed_host or keys.landed_frame_url}" if keys.landed
+                  else "no element (the keys went nowhere)")
+        out.setdefault(key, _finding(
+            "card-field-obscured",
+            f"{keys.covered_by} in a frame served by {host or keys.cover_frame_url} lies on top of the "
+            f"{keys.field} field ({keys.target} of {keys.target_host or keys.target_frame_url}); a payer's "
+            f"click at ({keys.x:.0f}, {keys.y:.0f}) lands on it and the keys went to {landed}",
+            host=host or None, url=keys.cover_frame_url, frame_url=keys.cover_frame_url, field=keys.field,
+            location=keys.covered_by))
+    return [Finding(**{**f.to_dict(), "count": counts[k]}) for k, f in out.items()]
 
 
 def card_data_at_rest(sightings: list[Sighting], policy: HostPolicy) -> list[Finding]:
@@ -240,6 +276,7 @@ def judge(evidence: Evidence, policy: HostPolicy) -> tuple[list[Finding], list[S
     """Every rule over the evidence; findings sorted by severity."""
     sightings = find_sightings(evidence)
     findings = (card_data_egress(sightings, policy) + card_field_outside_processor(evidence, policy)
+                + card_field_obscured(evidence, policy)
                 + card_data_at_rest(sightings, policy) + processor_blocked(evidence, policy)
                 + unlisted_third_parties(evidence, policy))
     findings.sort(key=lambda f: SEVERITY_ORDER.index(f.severity))

@@ -46,6 +46,7 @@ class Case:
     steps: str = PAY_STEPS
     policy: str = ""                 # extra scenario YAML under `policy:`
     settle_ms: int = 1000
+    processor: str = "stripe"
 
     @property
     def legit(self) -> bool:
@@ -58,6 +59,8 @@ class Case:
 
 # The merchant's own card form (Stripe.js v2 style) is outside the processor's frames.
 FORM = Also("card-field-outside-processor", MERCHANT)
+# Something of the merchant's page lies on top of the processor's card field.
+OBSCURED = Also("card-field-obscured", MERCHANT)
 
 SKIMMERS: tuple[Case, ...] = (
     Case("ba-xhr-json", "RiskIQ, Inside the Magecart Breach of British Airways (2018)", "XHR", "plain",
@@ -153,6 +156,27 @@ SKIMMERS: tuple[Case, ...] = (
     Case("google-analytics-abuse", "Kaspersky Securelist, Web skimming with Google Analytics (2020)",
          "image GET to a known host", "base64", (Egress("www.google-analytics.com", "http", "url+base64"),),
          (FORM,), policy="  known_hosts: [www.google-analytics.com]\n"),
+    # A payer's eyes: card forms the payer sees after paying, wherever the page puts them.
+    Case("reentry-open-shadow", "Sansec, double-entry skimmers", "re-entry form, open shadow root", "n/a",
+         (), (FORM,), steps=STRIPE_STEPS),
+    Case("reentry-closed-shadow", "Sansec, double-entry skimmers", "re-entry form, closed shadow root (German)",
+         "n/a", (), (FORM,), steps=STRIPE_STEPS),
+    Case("reentry-custom-element", "Sansec, double-entry skimmers", "re-entry form, custom element (French)",
+         "n/a", (), (FORM,), steps=STRIPE_STEPS),
+    Case("reentry-srcdoc-frame", "Sansec, double-entry skimmers", "re-entry form, srcdoc iframe (Spanish)",
+         "n/a", (), (FORM,), steps=STRIPE_STEPS),
+    Case("reentry-after-10s", "Sansec / Malwarebytes, delayed skimmers", "re-entry form 10 s after payment",
+         "n/a", (), (FORM,), steps=STRIPE_STEPS, settle_ms=11000),
+    Case("reentry-mouse-gated", "Sansec / Jscrambler, forms shown to humans only", "re-entry form after 25 mouse moves",
+         "n/a", (), (FORM,), steps=STRIPE_STEPS),
+    Case("reentry-webgl-gated", "Sansec / Akamai, WebGL sandbox checks", "re-entry form unless SwiftShader",
+         "n/a", (), (FORM,), steps=STRIPE_STEPS),
+    # A payer's hands: what lies on top of the processor's field gets the clicks and the keys.
+    Case("overlay-stripe-transparent", "Sansec / Malwarebytes, overlays on payment iframes", "transparent input over Stripe",
+         "plain", (Egress("ovl-keys.net", "http"),), (OBSCURED, FORM), steps=STRIPE_STEPS),
+    Case("overlay-square-lookalike", "Sansec / Malwarebytes, fake forms over processor iframes",
+         "look-alike form over Square", "plain", (Egress("sq-lookalike.net", "http"),), (OBSCURED, FORM),
+         steps=STRIPE_STEPS, processor="square"),
 )
 
 LEGIT: tuple[Case, ...] = (
@@ -166,6 +190,10 @@ LEGIT: tuple[Case, ...] = (
          policy="  known_hosts: [stats.example.net]\n"),
     Case("legit-csp-report", "CSP3 report-uri", "CSP report", "n/a", steps=STRIPE_STEPS),
     Case("legit-websocket-chat", "lab: help-desk chat", "WebSocket", "n/a", steps=STRIPE_STEPS),
+    Case("legit-web-components", "MDN, Using shadow DOM", "shadow-root inputs for name, email, amount", "n/a",
+         steps=STRIPE_STEPS),
+    Case("legit-card-on-file", "Stripe, saved cards by brand and last four", "card-on-file chooser", "n/a",
+         steps=STRIPE_STEPS),
 )
 
 ALL: tuple[Case, ...] = SKIMMERS + LEGIT
@@ -182,5 +210,5 @@ COLLECTORS: tuple[str, ...] = (
     "www.google-analytics.com", "replay.sessioncam-lab.com", "csp.report-collector.net",
     "fonts.lab-typekit.net", "chat.helpdesk-lab.net", "turn.rtc-relay.net",
     "t5-metrics.net", "i60-pixel.com", "t600-sync.net", "i600-collect.net",
-    "px.keystroke-cdn.net", "halves-sync.net", "blob-metrics.net",
+    "px.keystroke-cdn.net", "halves-sync.net", "blob-metrics.net", "ovl-keys.net", "sq-lookalike.net",
 )

@@ -50,7 +50,7 @@ class Corpus:
 def scenario_yaml(case: Case, host_map: dict[str, str]) -> str:
     hosts = "".join(f"  {h}: {a}\n" for h, a in sorted(host_map.items()))
     policy = f"policy:\n{case.policy}" if case.policy else ""
-    return (f"name: {case.name}\nprocessor: stripe\nstart_url: {case.start_url}\n"
+    return (f"name: {case.name}\nprocessor: {case.processor}\nstart_url: {case.start_url}\n"
             f"description: \"{case.source}; channel {case.channel}; encoding {case.encoding}\"\n"
             f"offline: true\ntls: {{ignore_errors: true}}\nsettle_ms: {case.settle_ms}\n"
             f"hosts:\n{hosts}steps:\n{case.steps}{policy}")

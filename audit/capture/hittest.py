@@ -1,0 +1,148 @@
+"""What lies at a point of a page, through its frames, as the browser's own hit testing says.
+
+`DOM.getNodeForLocation` answers for a target: it descends into same-process frames and shadow
+roots by itself and stops at the frame element of a cross-site frame, whose content is another
+target; there the point is moved into that frame's viewport and asked again of its session.
+(https://chromedevtools.github.io/devtools-protocol/tot/DOM/#method-getNodeForLocation)
+Page JavaScript cannot answer for the browser: an `elementFromPoint` a page has replaced would say
+whatever the page likes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..hosts import host_of
+from .domwalk import describe
+
+MAX_DEPTH = 8
+
+# Is the hit node the field (or inside it)? The field was marked beforehand with a random key.
+IS_MARKED_JS = """function (key) {
+  let n = this;
+  for (let i = 0; n && i < 64; i++) { if (n[key]) return true; n = n.parentNode || n.host; }
+  return false;
+}"""
+
+# The element that has the keyboard focus in this document, through open shadow roots; null when
+# this document does not have the focus, or its focus is in a child frame.
+FOCUSED_JS = r"""() => {
+  if (!document.hasFocus()) return null;
+  let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return {element: '', url: location.href};
+  if (['IFRAME', 'FRAME'].includes(el.tagName)) return null;
+  let d = el.localName; if (el.id) d += '#' + String(el.id).slice(0, 60);
+  for (const k of ['name', 'autocomplete', 'aria-label', 'placeholder']) {
+    const v = el.getAttribute && el.getAttribute(k); if (v) d += '[' + k + '=' + v.slice(0, 40) + ']'; }
+  if (el.shadowRoot === null && el.attachShadow && !el.matches('input, textarea, [contenteditable]')) d += ' (focus inside a closed shadow root)';
+  return {element: d, url: location.href};
+}"""
+
+
+@dataclass(frozen=True)
+class Hit:
+    element: str          # description of the element at the point
+    frame_url: str
+    host: str
+    is_target: bool       # the field itself, or an element inside it
+
+
+def hit_test(page: Any, x: float, y: float, handle: Any, session_for: Callable[[Any], Any]) -> Hit | None:
+    """The element at (x, y) of `page`'s viewport, and whether it is the element of `handle`.
+    None when the browser cannot say (no CDP session)."""
+    key = "__ca" + secrets.token_hex(6)
+    try:
+        handle.evaluate("(el, key) => { el[key] = true; }", key)
+    except Exception:
+        return None
+    try:
+        return _descend(page, x, y, key, session_for)
+    finally:
+        try:
+            handle.evaluate("(el, key) => { delete el[key]; }", key)
+        except Exception:
+            pass
+
+
+def _descend(page: Any, x: float, y: float, key: str, session_for: Callable[[Any], Any]) -> Hit | None:
+    target: Any = page
+    for _ in range(MAX_DEPTH):
+        cdp = session_for(target)
+        if cdp is None:
+            return None
+        got = cdp.send("DOM.getNodeForLocation", {"x": int(round(x)), "y": int(round(y)),
+                                                  "includeUserAgentShadowDOM": False,
+                                                  "ignorePointerEventsNone": False})
+        node = cdp.send("DOM.describeNode", {"backendNodeId": got["backendNodeId"]})["node"]
+        if node.get("nodeName") in ("IFRAME", "FRAME") and node.get("contentDocument") is None:
+            child = _frame_with_id(page, node.get("frameId"), session_for)
+            if child is not None:
+                content = cdp.send("DOM.getBoxModel", {"backendNodeId": got["backendNodeId"]})["model"]["content"]
+                x, y = x - min(content[0::2]), y - min(content[1::2])
+                target = child
+                continue
+        url = _frame_url(cdp, got.get("frameId")) or (target.url if target is not page else page.url)
+        return Hit(element=describe(node), frame_url=url, host=host_of(url),
+                   is_target=_is_marked(cdp, got["backendNodeId"], key))
+    return None
+
+
+def _frame_with_id(page: Any, frame_id: str | None, session_for: Callable[[Any], Any]) -> Any:
+    """The Playwright frame with its own target whose CDP frame id is `frame_id`."""
+    if not frame_id:
+        return None
+    for frame in page.frames:
+        if frame.parent_frame is None:
+            continue
+        cdp = session_for(frame)
+        if cdp is None:
+            continue
+        try:
+            if cdp.send("Page.getFrameTree")["frameTree"]["frame"]["id"] == frame_id:
+                return frame
+        except Exception:
+            continue
+    return None
+
+
+def _frame_url(cdp: Any, frame_id: str | None) -> str | None:
+    if not frame_id:
+        return None
+    try:
+        stack = [cdp.send("Page.getFrameTree")["frameTree"]]
+    except Exception:
+        return None
+    while stack:
+        tree = stack.pop()
+        if tree["frame"]["id"] == frame_id:
+            return tree["frame"].get("url", "")
+        stack.extend(tree.get("childFrames") or [])
+    return None
+
+
+def _is_marked(cdp: Any, backend_id: int, key: str) -> bool:
+    try:
+        obj = cdp.send("DOM.resolveNode", {"backendNodeId": backend_id})["object"]
+        try:
+            got = cdp.send("Runtime.callFunctionOn", {"objectId": obj["objectId"], "functionDeclaration": IS_MARKED_JS,
+                                                      "arguments": [{"value": key}], "returnByValue": True})
+        finally:
+            cdp.send("Runtime.releaseObject", {"objectId": obj["objectId"]})
+        return bool(got.get("result", {}).get("value"))
+    except Exception:
+        return False
+
+
+def focused(page: Any) -> tuple[Any, str, str] | None:
+    """(frame, element description, document URL) of the element that has the keyboard focus."""
+    for frame in reversed(page.frames):  # children after parents: the innermost focused document wins
+        try:
+            got = frame.evaluate(FOCUSED_JS)
+        except Exception:
+            continue
+        if got is not None:
+            return frame, str(got.get("element") or ""), str(got.get("url") or frame.url)
+    return None

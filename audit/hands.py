@@ -1,0 +1,70 @@
+"""A payer's hands: the mouse moves along a curve at a hand's pace, clicks press and release, and
+keys come one at a time with uneven gaps.
+
+Skimmers that hide from sandboxes count mouse movements and time typing; a run that teleports
+the mouse and types at a fixed rate shows them nothing. The figures are modest on purpose (an
+audit should not take much longer than the bare flow): a move takes about 0.15 to 0.3 s in 16 to
+40 steps, a key 25 to 70 ms. Paths are cubic Béziers with control points off the straight line,
+eased in and out (slow at the start and end of a move, faster in the middle), never the straight,
+even-paced line of a scripted mouse.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Any
+
+
+class Hands:
+    def __init__(self, seed: int | None = None) -> None:
+        self.rng = random.Random(seed)
+        self.x: float | None = None
+        self.y: float | None = None
+
+    def _pause(self, low_ms: float, high_ms: float) -> None:
+        time.sleep(self.rng.uniform(low_ms, high_ms) / 1000)
+
+    def move(self, page: Any, x: float, y: float) -> None:
+        """Move the mouse from where it is to (x, y) along a curve."""
+        if self.x is None or self.y is None:
+            size = page.viewport_size or {"width": 1280, "height": 900}
+            self.x = self.rng.uniform(0.3, 0.7) * size["width"]
+            self.y = self.rng.uniform(0.6, 0.9) * size["height"]
+            page.mouse.move(self.x, self.y)
+        x0, y0 = self.x, self.y
+        distance = math.hypot(x - x0, y - y0)
+        steps = max(16, min(40, int(distance / 15)))
+        bend = min(120.0, distance * 0.3)
+        nx, ny = (-(y - y0) / distance, (x - x0) / distance) if distance else (0.0, 0.0)
+        c1 = (x0 + (x - x0) * 0.3 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.3 + ny * self.rng.uniform(-bend, bend))
+        c2 = (x0 + (x - x0) * 0.7 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.7 + ny * self.rng.uniform(-bend, bend))
+        budget_ms = self.rng.uniform(150, 300)
+        for i in range(1, steps + 1):
+            t = i / steps
+            t = t * t * (3 - 2 * t)  # ease in and out
+            u = 1 - t
+            px = u ** 3 * x0 + 3 * u * u * t * c1[0] + 3 * u * t * t * c2[0] + t ** 3 * x
+            py = u ** 3 * y0 + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t ** 3 * y
+            page.mouse.move(px, py)
+            time.sleep(budget_ms / steps / 1000)
+        self.x, self.y = x, y
+
+    def click(self, page: Any, x: float, y: float) -> None:
+        self.move(page, x, y)
+        self._pause(40, 120)
+        page.mouse.down()
+        self._pause(40, 100)
+        page.mouse.up()
+
+    def point_in(self, box: dict[str, float]) -> tuple[float, float]:
+        """Where a payer clicks a field: near its middle, never on its edge."""
+        return (box["x"] + box["width"] * self.rng.uniform(0.35, 0.65),
+                box["y"] + box["height"] * self.rng.uniform(0.4, 0.6))
+
+    def type(self, page: Any, text: str) -> None:
+        """Into whatever has the focus, one key at a time."""
+        for ch in text:
+            page.keyboard.type(ch)
+            self._pause(25, 70)
