@@ -10,7 +10,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any, Callable
 
-from . import __version__
+from . import __version__, disguise
 from .browser import QUIET_ARGS, STEALTH_ARGS, find_browser, host_resolver_rules
 from .capture.recording import Recording
 from .errors import InconclusiveError
@@ -140,10 +140,12 @@ class Run:
         agent = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
                  f"Chrome/{major}.0.0.0 Safari/537.36")
         options: dict[str, Any] = {"ignore_https_errors": bool(self.scenario.tls.ignore_errors),
-                                   "viewport": size, "user_agent": agent}
+                                   "viewport": size, "user_agent": agent, **disguise.context_options()}
         if self.config.video != "off":
             options["record_video_dir"] = str(self.out_dir / "video")
-        return browser.new_context(**options)
+        context = browser.new_context(**options)
+        disguise.apply(context, agent)
+        return context
 
     # -- the run -----------------------------------------------------------------------------
     def execute(self) -> Evidence:
@@ -363,7 +365,7 @@ class Run:
             started_at=started_at, duration_s=round(duration, 2), completed=completed,
             browser=browser_name, steps=tuple(self.steps), screenshots=tuple(self.screenshots),
             adblock=self.adblock, tool_version=__version__, scenario_source=scenario_source(self.scenario),
-            **fields)
+            evasions_open=disguise.EVASIONS_OPEN, **fields)
 
 
 def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | bool | None = False,

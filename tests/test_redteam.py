@@ -174,3 +174,52 @@ def test_websocket_chat_is_captured_and_clean(corpus):
     sent = [base64.b64decode(f["payload_b64"]) for f in ws["frames"] if f["direction"] == "sent"]
     assert any(b"VAT receipt" in s for s in sent)
     assert [r for r in corpus.received("chat.helpdesk-lab.net") if r.method == "WS"]
+
+
+# -- a payer's eyes and hands --------------------------------------------------------------------
+REENTRY = ("reentry-open-shadow", "reentry-closed-shadow", "reentry-custom-element", "reentry-srcdoc-frame",
+           "reentry-after-10s", "reentry-mouse-gated", "reentry-webgl-gated")
+WHERE = {"reentry-open-shadow": "open shadow root of <div>", "reentry-closed-shadow": "closed shadow root of <section>",
+         "reentry-custom-element": "closed shadow root of <secure-checkout>"}
+
+
+@pytest.mark.parametrize("name", REENTRY)
+def test_reentry_form_is_listed_with_its_picture(name, corpus):
+    result = corpus.result(name)
+    (finding,) = [f for f in result["findings"] if f["rule"] == "card-field-outside-processor"]
+    assert finding["host"] == MERCHANT and finding["field"] in ("cvc", "number")
+    forms = [f for f in result["card_forms"] if f["host"] == MERCHANT and not f["hidden"]]
+    assert forms and set(forms[-1]["fields"]) >= {"number", "expiry", "cvc"}, result["card_forms"]
+    if name in WHERE:
+        assert forms[-1]["where"] == WHERE[name] and WHERE[name] in finding["message"]
+    shot = forms[-1]["screenshot"]
+    assert shot and (corpus.out / name / shot).is_file()
+    assert any("Card forms a payer could see" in line for line in result["summary"]["proof"])
+    # The card itself went only through Stripe's frame: the re-entry form was seen, not typed.
+    assert {k["landed_host"] for k in result["keystrokes"] if k["field"] == "number"} == {"js.stripe.com"}
+
+
+@pytest.mark.parametrize("name, cover", [("overlay-stripe-transparent", "input"),
+                                         ("overlay-square-lookalike", "input#n[placeholder=Card number]")])
+def test_overlay_gets_the_payers_keys_and_is_named(name, cover, corpus):
+    result = corpus.result(name)
+    obscured = [f for f in result["findings"] if f["rule"] == "card-field-obscured"]
+    assert obscured and all(f["severity"] == "critical" and f["host"] == MERCHANT for f in obscured)
+    number = [f for f in obscured if f["field"] == "number"][0]
+    assert number["location"] == cover and number["frame_url"].startswith(f"https://{MERCHANT}/")
+    (keys,) = [k for k in result["keystrokes"] if k["field"] == "number"]
+    assert keys["covered_by"] == cover and keys["cover_host"] == MERCHANT
+    assert keys["landed_host"] == MERCHANT and keys["target_host"] in ("js.stripe.com", "web.squarecdn.com")
+    assert any("lay on top of the field" in line for line in result["summary"]["proof"])
+
+
+@pytest.mark.parametrize("case", LEGIT, ids=lambda c: c.name)
+def test_legitimate_keys_land_in_the_processor_frame(case: Case, corpus):
+    result = corpus.result(case.name)
+    assert not [f for f in result["findings"] if f["rule"] in ("card-field-obscured", "card-field-outside-processor")]
+    for keys in result["keystrokes"]:
+        assert keys["covered_by"] is None
+        if keys["field"] in ("number", "cvc", "expiry"):
+            assert keys["landed_host"] == keys["target_host"] == "js.stripe.com"
+    assert [f for f in result["card_forms"] if not f["hidden"]][0]["host"] == "js.stripe.com"
+    assert result["evasions_open"]

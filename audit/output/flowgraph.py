@@ -97,13 +97,23 @@ def build(result: dict[str, Any]) -> Graph:
                               "ok" if _frame_allowed(frame, result) else "bad")
         return key
 
+    # Which element of which frame received each keystroke sequence, and what lay on top.
+    landed: dict[tuple[str, str], str] = {}
+    for keys in view.dicts(result.get("keystrokes")):
+        element = view.text(keys.get("landed")) or "the document"
+        note = f"{view.text(keys.get('field'))} typed into {element} of {view.text(keys.get('landed_frame_url'))}"
+        if keys.get("covered_by"):
+            note += (f" (clicked {view.text(keys.get('target'))} of {view.text(keys.get('target_host'))}, but "
+                     f"{view.text(keys.get('covered_by'))} lay on top)")
+        landed.setdefault((view.text(keys.get("field")), view.text(keys.get("landed_frame_url"))), note)
     for frame in frames:
         fields = view.strings(frame.get("typed_fields"))
         if fields:
             key = add_frame(frame, "typed: " + ", ".join(fields))
             for name in fields:
                 if f"field:{name}" in nodes:
-                    graph.edges.append(Edge(f"field:{name}", key, nodes[key].cls, f"{name} typed into {nodes[key].title}"))
+                    title = landed.get((name, view.text(frame.get("url"))), f"{name} typed into {nodes[key].title}")
+                    graph.edges.append(Edge(f"field:{name}", key, nodes[key].cls, title))
 
     def sender(frame_url: Any) -> str:
         url = view.text(frame_url)

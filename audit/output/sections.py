@@ -258,6 +258,17 @@ def screenshots(result: dict[str, Any]) -> list[dict[str, str]]:
     """Screenshot paths in the order taken, each once, with the step that took it."""
     shots: list[dict[str, str]] = []
     seen: set[str] = set()
+    # Every card form a payer could see, outlined, first: what the payer was shown to type into.
+    for form in view.dicts(result.get("card_forms")):
+        path = view.text(form.get("screenshot"))
+        if path and path not in seen:
+            seen.add(path)
+            where = view.text(form.get("where"))
+            shots.append({"path": path, "caption": (
+                f"card form a payer could see: {', '.join(view.strings(form.get('fields')))} in "
+                f"{view.text(form.get('host')) or view.text(form.get('frame_url'))}"
+                + (f" ({where})" if where and where != "document" else "")
+                + f", at {view.number(form.get('time')):.1f} s")})
     for i, step in enumerate(view.dicts(view.as_dict(result.get("flow")).get("steps")), 1):
         path = view.text(step.get("screenshot"))
         if path and path not in seen:
