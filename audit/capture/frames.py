@@ -89,7 +89,7 @@ class FrameRecorder(Recorder):
         (record["hidden_inputs"] if hidden else record["card_inputs"]).add(field)
         form = self._forms.setdefault((record["key"], where), {
             "record": record, "where": where, "fields": set(), "visible": set(), "elements": [],
-            "time": self.session.now(), "seen_by": seen_by, "screenshot": None})
+            "time": self.session.now(), "seen_by": seen_by, "screenshot": None, "pictured": set()})
         form["fields"].add(field)
         if not hidden:
             form["visible"].add(field)
@@ -143,7 +143,9 @@ class FrameRecorder(Recorder):
                 record = self._see(target, index, doc.url or None)
                 for found in doc.fields:
                     form = self._add(record, found.field, found.hidden, found.where, found.element, "sweep")
-                    if not found.hidden and found.box and form["screenshot"] is None:
+                    # Pictured when first seen, and again when more card fields join it.
+                    if not found.hidden and found.box and found.field in CARD_FIELDS \
+                            and found.field not in form["pictured"]:
                         fresh.append((form, found.backend_id, cdp, frame))
         self._picture(page, fresh)
 
@@ -156,6 +158,9 @@ class FrameRecorder(Recorder):
         forms: dict[int, tuple[dict[str, Any], list[tuple[int, Any, Any]]]] = {}
         for form, node, cdp, root in fresh:
             forms.setdefault(id(form), (form, []))[1].append((node, cdp, root))
+        # The whole form is outlined: every visible card field of it this sweep found.
+        for form, nodes in forms.values():
+            form["pictured"] |= form["visible"] & CARD_FIELDS
         top = self._session(page)
         for form, nodes in forms.values():
             node, cdp, root = nodes[0]
