@@ -3,8 +3,8 @@ keys come one at a time with uneven gaps.
 
 Skimmers that hide from sandboxes count mouse movements and time typing; a run that teleports
 the mouse and types at a fixed rate shows them nothing. The figures are modest on purpose (an
-audit should not take much longer than the bare flow): a move takes about 0.15 to 0.3 s in 16 to
-40 steps, a key 25 to 70 ms. Paths are cubic Béziers with control points off the straight line,
+audit should not take much longer than the bare flow): a move takes about 0.1 to 0.2 s in 12 to
+30 steps, a key 20 to 50 ms. Paths are cubic Béziers with control points off the straight line,
 eased in and out (slow at the start and end of a move, faster in the middle), never the straight,
 even-paced line of a scripted mouse.
 """
@@ -35,12 +35,12 @@ class Hands:
             page.mouse.move(self.x, self.y)
         x0, y0 = self.x, self.y
         distance = math.hypot(x - x0, y - y0)
-        steps = max(16, min(40, int(distance / 15)))
+        steps = max(12, min(30, int(distance / 20)))
         bend = min(120.0, distance * 0.3)
         nx, ny = (-(y - y0) / distance, (x - x0) / distance) if distance else (0.0, 0.0)
         c1 = (x0 + (x - x0) * 0.3 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.3 + ny * self.rng.uniform(-bend, bend))
         c2 = (x0 + (x - x0) * 0.7 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.7 + ny * self.rng.uniform(-bend, bend))
-        budget_ms = self.rng.uniform(150, 300)
+        budget_ms = self.rng.uniform(100, 200)
         for i in range(1, steps + 1):
             t = i / steps
             t = t * t * (3 - 2 * t)  # ease in and out
@@ -53,9 +53,9 @@ class Hands:
 
     def click(self, page: Any, x: float, y: float) -> None:
         self.move(page, x, y)
-        self._pause(40, 120)
+        self._pause(30, 90)
         page.mouse.down()
-        self._pause(40, 100)
+        self._pause(30, 80)
         page.mouse.up()
 
     def point_in(self, box: dict[str, float]) -> tuple[float, float]:
@@ -67,4 +67,4 @@ class Hands:
         """Into whatever has the focus, one key at a time."""
         for ch in text:
             page.keyboard.type(ch)
-            self._pause(25, 70)
+            self._pause(20, 50)
