@@ -90,6 +90,8 @@ class FrameRecorder(Recorder):
         form = self._forms.setdefault((record["key"], where), {
             "record": record, "where": where, "fields": set(), "visible": set(), "elements": [],
             "time": self.session.now(), "seen_by": seen_by, "screenshot": None, "pictured": set()})
+        if field in CARD_FIELDS and not form["fields"] & CARD_FIELDS:
+            form["time"], form["seen_by"] = self.session.now(), seen_by  # a card form from now on
         form["fields"].add(field)
         if not hidden:
             form["visible"].add(field)
