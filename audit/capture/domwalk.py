@@ -21,13 +21,11 @@ TEXT_LIMIT = 200
 MIN_SIDE = 2  # px: a field smaller than this is not one a payer can see or click
 
 # Run on the field itself (a node reference from CDP): opacity and visibility, which the box
-# model does not say, and the labels the browser associates with it (label[for] in its own root).
+# model does not say.
 FIELD_FACTS_JS = """function () {
   let visible = true;
   try { visible = this.checkVisibility ? this.checkVisibility({opacityProperty: true, visibilityProperty: true}) : true; } catch (e) {}
-  let labels = '';
-  try { labels = Array.from(this.labels || []).map((l) => l.textContent).join(' '); } catch (e) {}
-  return {visible, labels: labels.slice(0, 400)};
+  return {visible};
 }"""
 
 
@@ -165,36 +163,33 @@ class TreeWalk:
                     words.append(_text(up))
             self._candidates.append((doc, node, where, " ".join(w for w in words if w)))
 
-    def classify(self, extra_words: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any], str, str]]:
+    def classify(self) -> Iterator[tuple[int, dict[str, Any], str, str]]:
         """(document index, node, where, field) for every candidate that is a card field."""
         for doc, node, where, words in self._candidates:
-            more = (extra_words or {}).get(node.get("backendNodeId", -1), "")
-            found = card_field(attrs(node).get("autocomplete", ""), f"{words} {more}".strip())
+            found = card_field(attrs(node).get("autocomplete", ""), words)
             if found:
                 yield doc, node, where, found
 
-    @property
-    def candidates(self) -> list[tuple[int, dict[str, Any], str, str]]:
-        return self._candidates
 
+def walk(cdp: Any, shown: set[int] | None = None) -> list[Document]:
+    """Every document of this CDP target and the card fields each holds, with visibility.
 
-def walk(cdp: Any) -> list[Document]:
-    """Every document of this CDP target and the card fields each holds, with visibility."""
+    `shown`: backend node ids of this target's fields already seen visible; they are not measured
+    again (a field once shown to the payer stays one the payer saw), and new visible ones are added."""
+    shown = set() if shown is None else shown
     tree = cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})
     w = TreeWalk(tree["root"])
-    # Labels the tree walk cannot see (a label[for] across the boundary the browser resolves
-    # itself) come from the element, for fields not recognised by their own attributes.
-    facts: dict[int, dict[str, Any]] = {}
-    extra: dict[int, str] = {}
-    for _doc, node, _where, _words in w.candidates:
+    for doc, node, where, found in w.classify():
         bid = node["backendNodeId"]
-        facts[bid] = _facts(cdp, bid)
-        extra[bid] = facts[bid].get("labels", "")
-    for doc, node, where, found in w.classify(extra):
-        bid = node["backendNodeId"]
+        if bid in shown:
+            w.documents[doc].fields.append(FoundField(field=found, element=describe(node), where=where,
+                                                      backend_id=bid))
+            continue
         box = box_of(cdp, bid)
-        hidden = box is None or box[2] < MIN_SIDE or box[3] < MIN_SIDE or not facts[bid].get("visible", True) \
-            or _owner_hidden(cdp, w.documents, doc)
+        hidden = box is None or box[2] < MIN_SIDE or box[3] < MIN_SIDE \
+            or not _facts(cdp, bid).get("visible", True) or _owner_hidden(cdp, w.documents, doc)
+        if not hidden:
+            shown.add(bid)
         w.documents[doc].fields.append(FoundField(field=found, element=describe(node), where=where,
                                                   backend_id=bid, hidden=hidden, box=box))
     return w.documents

@@ -37,6 +37,8 @@ class FrameRecorder(Recorder):
         self._out_dir = out_dir
         self._shots = 0
         self._keys: list[KeystrokeRecord] = []
+        self._shown: dict[int, set[int]] = {}  # id(CDP session) -> backend ids of fields seen visible
+        self.dirty = True
 
     def attach_context(self, context: Any) -> None:
         self._context = context
@@ -44,8 +46,9 @@ class FrameRecorder(Recorder):
         context.add_init_script(WATCH_JS)
 
     def attach_page(self, page: Any, index: int) -> None:
-        page.on("framenavigated", self.on(lambda frame: self._see(frame, index)))
-        page.on("frameattached", self.on(lambda frame: self._see(frame, index)))
+        page.on("framenavigated", self.on(lambda frame: self._changed(frame, index)))
+        page.on("frameattached", self.on(lambda frame: self._changed(frame, index)))
+        self.dirty = True
         self._see(page.main_frame, index)
 
     def note_typed(self, frame: Any, field: str) -> None:
@@ -68,6 +71,10 @@ class FrameRecorder(Recorder):
         return self._session(target)
 
     # -- records -------------------------------------------------------------------------------
+    def _changed(self, frame: Any, page: int) -> None:
+        self.dirty = True
+        self._see(frame, page)
+
     def _see(self, frame: Any, page: int, url: str | None = None) -> dict[str, Any]:
         url = url or frame.url
         key = (id(frame), url)
@@ -104,6 +111,7 @@ class FrameRecorder(Recorder):
         frame, page = source.get("frame"), source.get("page")
         if frame is None:
             return
+        self.dirty = True
         record = self._see(frame, self.session.page_index(page) if page is not None else 0, str(url) or None)
         for item in items or []:
             self._add(record, str(item.get("field")), bool(item.get("hidden")), str(item.get("where") or "document"),
@@ -111,6 +119,11 @@ class FrameRecorder(Recorder):
 
     # -- the sweep -----------------------------------------------------------------------------
     def snapshot(self, pages: list[Any]) -> None:
+        # After a step, the tree is read again only when something changed that could hold a card
+        # field (the watcher reported one, a frame came or navigated); the final look always reads.
+        if not self.dirty:
+            return
+        self.dirty = False
         for page in pages:
             if not page.is_closed():
                 self.session.guard(self.name, self._sweep_page, page, self.session.page_index(page))
@@ -134,7 +147,7 @@ class FrameRecorder(Recorder):
             if cdp is None:
                 continue
             try:
-                documents = walk(cdp)
+                documents = walk(cdp, self._shown.setdefault(id(cdp), set()))
             except Exception:  # navigating or detached: the next sweep (or the watcher) sees it
                 continue
             frames = _match(frame, documents)

@@ -105,6 +105,8 @@ class Recording:
         """Let recorders look at live state: after each step, and once more at the end (`final`)."""
         if self.halted:
             return
+        if final:
+            self.frames.dirty = True  # the last look reads every tree, changed or not
         looked = set(self.session.changed_frames)
         self.session.only_changed = not final
         try:
