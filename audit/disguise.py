@@ -29,6 +29,8 @@ EVASIONS_OPEN = (
     "the software renderer; only WebGL's vendor and renderer strings are replaced",
     "patched functions: WebGL getParameter, attachShadow and the sending APIs are wrapped; a page "
     "comparing them with pristine copies from a fresh frame, or probing toString deeply, can tell",
+    "frames: iframe.contentWindow of a srcdoc frame is not disguised (the library's patch breaks "
+    "srcdoc frames, so it is left out)",
     "window: outerWidth/outerHeight equal the viewport (no browser toolbar) in a headless browser",
     "permissions: Notification.permission is 'denied' in a headless browser, 'default' in a payer's",
     "debugger: a page can notice an attached DevTools protocol client (e.g. through console "
@@ -46,6 +48,9 @@ def apply(context: Any, user_agent: str) -> None:
     """Install the evasions into every page and frame of the context, before page scripts run."""
     from playwright_stealth import Stealth
 
-    Stealth(navigator_user_agent_override=user_agent, navigator_platform_override="Linux x86_64",
+    # Its iframe.contentWindow evasion replaces the srcdoc setter of new iframes, and a srcdoc
+    # frame then never loads its document: a page would behave differently under audit.
+    Stealth(iframe_content_window=False,
+            navigator_user_agent_override=user_agent, navigator_platform_override="Linux x86_64",
             navigator_languages_override=("en-US", "en"), webgl_vendor_override=WEBGL_VENDOR,
             webgl_renderer_override=WEBGL_RENDERER).apply_stealth_sync(context)
