@@ -166,7 +166,7 @@ SKIMMERS: tuple[Case, ...] = (
     Case("reentry-srcdoc-frame", "Sansec, double-entry skimmers", "re-entry form, srcdoc iframe (Spanish)",
          "n/a", (), (FORM,), steps=STRIPE_STEPS),
     Case("reentry-after-10s", "Sansec / Malwarebytes, delayed skimmers", "re-entry form 10 s after payment",
-         "n/a", (), (FORM,), steps=STRIPE_STEPS, settle_ms=11000),
+         "n/a", (), (FORM,), steps=STRIPE_STEPS),
     Case("reentry-mouse-gated", "Sansec / Jscrambler, forms shown to humans only", "re-entry form after 25 mouse moves",
          "n/a", (), (FORM,), steps=STRIPE_STEPS),
     Case("reentry-webgl-gated", "Sansec / Akamai, WebGL sandbox checks", "re-entry form unless SwiftShader",
