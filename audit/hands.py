@@ -3,8 +3,8 @@ keys come one at a time with uneven gaps.
 
 Skimmers that hide from sandboxes count mouse movements and time typing; a run that teleports
 the mouse and types at a fixed rate shows them nothing. The figures are modest on purpose (an
-audit should not take much longer than the bare flow): a move takes about 0.1 to 0.2 s in 12 to
-30 steps, a key 20 to 50 ms. Paths are cubic Béziers with control points off the straight line,
+audit should not take much longer than the bare flow): a move takes about 0.1 to 0.2 s in 8 to
+16 steps, a key 20 to 50 ms. Paths are cubic Béziers with control points off the straight line,
 eased in and out (slow at the start and end of a move, faster in the middle), never the straight,
 even-paced line of a scripted mouse.
 """
@@ -35,7 +35,7 @@ class Hands:
             page.mouse.move(self.x, self.y)
         x0, y0 = self.x, self.y
         distance = math.hypot(x - x0, y - y0)
-        steps = max(12, min(30, int(distance / 20)))
+        steps = max(8, min(16, int(distance / 40)))
         bend = min(120.0, distance * 0.3)
         nx, ny = (-(y - y0) / distance, (x - x0) / distance) if distance else (0.0, 0.0)
         c1 = (x0 + (x - x0) * 0.3 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.3 + ny * self.rng.uniform(-bend, bend))
