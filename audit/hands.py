@@ -4,7 +4,7 @@ keys come one at a time with uneven gaps.
 Skimmers that hide from sandboxes count mouse movements and time typing; a run that teleports
 the mouse and types at a fixed rate shows them nothing. The figures are modest on purpose (an
 audit should not take much longer than the bare flow): a move takes about 0.1 to 0.2 s in 8 to
-16 steps, a key 20 to 50 ms. Paths are cubic Béziers with control points off the straight line,
+16 steps, a key every 25 to 45 ms. Paths are cubic Béziers with control points off the straight line,
 eased in and out (slow at the start and end of a move, faster in the middle), never the straight,
 even-paced line of a scripted mouse.
 """
@@ -40,15 +40,18 @@ class Hands:
         nx, ny = (-(y - y0) / distance, (x - x0) / distance) if distance else (0.0, 0.0)
         c1 = (x0 + (x - x0) * 0.3 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.3 + ny * self.rng.uniform(-bend, bend))
         c2 = (x0 + (x - x0) * 0.7 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.7 + ny * self.rng.uniform(-bend, bend))
-        budget_ms = self.rng.uniform(100, 200)
-        for i in range(1, steps + 1):
-            t = i / steps
+        # A few points on the curve, each reached in small straight steps by the browser itself:
+        # one round trip per point rather than per mouse event.
+        points = 4
+        per_point = max(2, steps // points)
+        for i in range(1, points + 1):
+            t = i / points
             t = t * t * (3 - 2 * t)  # ease in and out
             u = 1 - t
             px = u ** 3 * x0 + 3 * u * u * t * c1[0] + 3 * u * t * t * c2[0] + t ** 3 * x
             py = u ** 3 * y0 + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t ** 3 * y
-            page.mouse.move(px, py)
-            time.sleep(budget_ms / steps / 1000)
+            page.mouse.move(px, py, steps=per_point)
+            self._pause(10, 35)
         self.x, self.y = x, y
 
     def click(self, page: Any, x: float, y: float) -> None:
@@ -64,7 +67,5 @@ class Hands:
                 box["y"] + box["height"] * self.rng.uniform(0.4, 0.6))
 
     def type(self, page: Any, text: str) -> None:
-        """Into whatever has the focus, one key at a time."""
-        for ch in text:
-            page.keyboard.type(ch)
-            self._pause(20, 50)
+        """Into whatever has the focus, one key at a time (keydown, keypress, input, keyup each)."""
+        page.keyboard.type(text, delay=self.rng.uniform(25, 45))
