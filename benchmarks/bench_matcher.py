@@ -53,24 +53,24 @@ def planted(rng: random.Random) -> list[tuple[str, bytes]]:
         ("plain", blob(N.decode())),
         ("separated", blob(SPACED.decode())),
         ("url", b"https://stats.example.net/c.gif?n=4000%200566%205566%205556&r=1"),
-        ("url+url", b"https://stats.example.net/c.gif?n=4000%25200566%25205566%25205556"),
+        ("url>url", b"https://stats.example.net/c.gif?n=4000%25200566%25205566%25205556"),
         ("form", b"email=a%40b.example&card%5Bnumber%5D=" + N + b"&card%5Bcvc%5D=123"),
         ("multipart", b"--x\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n" + N + b"\r\n--x--\r\n"),
         ("json", b'{"n":"' + b"".join(b"\\u%04x" % c for c in N) + b'"}'),
         ("base64", blob(b64(pad() + b'{"cc":"' + N + b'"}').decode())),
         ("base64", blob(b64(pad() + SPACED + pad()).decode())),
         ("base64url", blob(base64.urlsafe_b64encode(b"\xfb\xff" + N + pad()).decode().rstrip("="))),
-        ("base64+base64+base64", blob(b64(b64(b64(pad() + N))).decode())),
-        ("url+base64", b"https://x.example/p?d=" +
+        ("base64>base64>base64", blob(b64(b64(b64(pad() + N))).decode())),
+        ("url>base64", b"https://x.example/p?d=" +
          urllib.parse.quote(b64(b"\xfb\xef" + N).decode(), safe="").encode()),
         ("hex", blob(SPACED.hex().upper())),
         ("reversed", blob(N[::-1].decode())),
-        ("base64+reversed", blob(b64(N[::-1]).decode())),
-        ("rot13+base64", blob(b64(pad() + N).translate(ROT13).decode())),
+        ("base64>reversed", blob(b64(N[::-1]).decode())),
+        ("rot13>base64", blob(b64(pad() + N).translate(ROT13).decode())),
         ("gzip", gzip.compress(blob(N.decode()))),
         ("brotli", brotli.compress(blob(SPACED.decode()) * 4)),
         ("sha256", blob(hashlib.sha256(N).hexdigest())),
-        ("base64+md5", blob(b64(hashlib.md5(N).digest()).decode())),
+        ("base64>md5", blob(b64(hashlib.md5(N).digest()).decode())),
     ]
 
 

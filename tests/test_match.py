@@ -61,7 +61,7 @@ NUMBER_FOUND = [
     ("amex-groups", None, "separated"),  # filled in below for the Amex card
     ("url-%20", b"https://x.example/c?n=4000%200566%205566%205556", "url"),
     ("url-plus", b"https://x.example/c?n=4000+0566+5566+5556", "url"),
-    ("url-double", b"https://x.example/c?n=4000%25200566%25205566%25205556", "url+url"),
+    ("url-double", b"https://x.example/c?n=4000%25200566%25205566%25205556", "url>url"),
     ("url-digits", b"https://x.example/c?n=" + b"".join(b"%%%02X" % c for c in N), "url"),
     ("form", b"card%5Bnumber%5D=" + N + b"&card%5Bcvc%5D=123", "form"),
     ("form-spaced", b"email=a%40b.c&cc=4000+0566+5566+5556", "form"),
@@ -78,30 +78,30 @@ NUMBER_FOUND = [
     ("base64-dashed", b"d=" + b64(b"4000-0566-5566-5556"), "base64"),
     ("base64url", b"d=" + b64url(b"\xfb\xff" + N + b"\xfb\xff?"), "base64url"),
     ("base64url-nopad", b"d=" + b64url(b"\xff" + N, pad=False), "base64url"),
-    ("base64x2", b"d=" + b64(b64(b"ab" + N)), "base64+base64"),
-    ("base64x3", b"d=" + b64(b64(b64(b"q" + N + b"zz"))), "base64+base64+base64"),
+    ("base64x2", b"d=" + b64(b64(b"ab" + N)), "base64>base64"),
+    ("base64x3", b"d=" + b64(b64(b64(b"q" + N + b"zz"))), "base64>base64>base64"),
     ("base64-json-base64", b64(json.dumps({"v": b64(b"p" + N).decode(), "t": 1}).encode()),
-     "base64+base64"),
+     "base64>base64"),
     ("url-base64", b"c?d=" + urllib.parse.quote(b64(b"\xfb\xef" + N).decode(), safe="").encode(),
-     "url+base64"),
+     "url>base64"),
     ("hex-lower", b"h=" + N.hex().encode(), "hex"),
     ("hex-upper-spaced", b"h=" + SPACED.hex().upper().encode(), "hex"),
     ("hex-lower-dashed", b"h=" + b"4000-0566-5566-5556".hex().encode(), "hex"),
     ("reversed", b"r=" + N[::-1], "reversed"),
     ("reversed-spaced", b"r=" + SPACED[::-1], "reversed"),
-    ("reversed-then-base64", b"r=" + b64(N[::-1]), "base64+reversed"),
-    ("rot13-base64", b"r=" + rot13(b64(b"ab" + N)), "rot13+base64"),
+    ("reversed-then-base64", b"r=" + b64(N[::-1]), "base64>reversed"),
+    ("rot13-base64", b"r=" + rot13(b64(b"ab" + N)), "rot13>base64"),
     ("gzip", gzip.compress(b'{"cc":"' + N + b'"}'), "gzip"),
     ("deflate-zlib", zlib.compress(b"cc=" + N), "deflate"),
     ("deflate-raw", raw_deflate(b'{"cc":"' + N + b'","x":"\xc3\xa9"}' * 3), "deflate"),
     ("brotli", brotli.compress(b'{"cc":"' + SPACED + b'"}' * 5), "brotli"),
-    ("base64-gzip", b"p=" + b64(gzip.compress(b"n=" + N)), "base64+gzip"),
+    ("base64-gzip", b"p=" + b64(gzip.compress(b"n=" + N)), "base64>gzip"),
     ("md5-hex", hashlib.md5(N).hexdigest().encode(), "md5"),
     ("sha1-hex-upper", hashlib.sha1(N).hexdigest().upper().encode(), "sha1"),
     ("sha256-spaced", b"h=" + hashlib.sha256(SPACED).hexdigest().encode(), "sha256"),
     ("sha512-hex", hashlib.sha512(N).hexdigest().encode(), "sha512"),
-    ("sha256-base64", b64(hashlib.sha256(N).digest()), "base64+sha256"),
-    ("md5-base64url", b64url(hashlib.md5(SPACED).digest(), pad=False), "base64url+md5"),
+    ("sha256-base64", b64(hashlib.sha256(N).digest()), "base64>sha256"),
+    ("md5-base64url", b64url(hashlib.md5(SPACED).digest(), pad=False), "base64url>md5"),
 ]
 
 
@@ -272,7 +272,7 @@ def test_nested_offsets_point_into_outer_blob() -> None:
     data = b'{"x":1,"payload":"' + inner + b'"}'
     (m,) = [m for m in find_card(data, CARD) if m.field == "number"]
     start = data.index(inner)
-    assert m.encoding == "base64+base64"
+    assert m.encoding == "base64>base64"
     assert start <= m.offset and m.offset + m.length <= start + len(inner)
 
 

@@ -12,7 +12,12 @@ reported number was seen whole after decoding, so a different card that shares m
 or the last four digits never match. The CVC, expiry, name and postal code are reported only in
 card context (`audit.detect.context`).
 
-Encoding labels name the layers from the outside in, joined by "+": "url+base64+base64". At the
+Encodings the needles do not foresee (hex of base64, XOR then base64, a zlib stream in a latin-1
+JSON string, lz-string) are found by the decoding search (`audit.detect.search`), which runs on
+layers where the needles found no number, within a work budget per body: `scan_batch` says which
+bodies it could not search to the end.
+
+Encoding labels name the layers from the outside in, joined by ">": "url>base64>base64". At the
 top level a number that needed no decoding is "plain", "separated" (digit groups with spaces,
 dashes or dots), "url" (URL-encoded separators), "form" or "multipart" (a field of such a body).
 Inside a decoded layer those plain forms add nothing, so base64 of "4000 0566 ..." is "base64".
@@ -28,8 +33,9 @@ from itertools import accumulate
 
 from audit.evidence import Card
 from audit.detect.context import container_label, context_patterns, near_number
-from audit.detect.decode import REGION_DECODERS, base64_in_url, decompress, looks_compressed
+from audit.detect.decode import MAX_DECOMPRESSED, REGION_DECODERS, base64_in_url, decompress, looks_compressed
 from audit.detect.needles import CardPatterns, card_digits, number_groups, patterns_for
+from audit.detect.search import MAX_LAYERS, Budget, SearchContext, candidate_regions, expand
 
 # Decoding layers searched below the captured bytes (url+base64+base64+base64+gzip fits).
 MAX_DEPTH = 5
@@ -38,7 +44,7 @@ MAX_DEPTH = 5
 @dataclass(frozen=True)
 class CardMatch:
     field: str       # "number" | "cvc" | "expiry" | "name" | "postal"
-    encoding: str    # layers joined with "+", outermost first, e.g. "url+base64+base64"
+    encoding: str    # layers joined with ">", outermost first, e.g. "url>base64>base64"
     offset: int      # where the (outermost) encoded form starts in the searched data, -1 if n/a
     length: int      # length of that encoded form in the searched data
     context_ok: bool = True  # cvc/expiry/name/postal: reported only in card context, so True
@@ -64,9 +70,28 @@ def find_card(data: bytes | str, card: Card) -> list[CardMatch]:
     return find_card_batch([data], card)[0]
 
 
+@dataclass(frozen=True)
+class Scan:
+    """What one payload holds, and why it was not searched to the end (empty when it was)."""
+
+    matches: list[CardMatch]
+    unsearched: tuple[str, ...] = ()
+
+
 def find_card_batch(items: Sequence[bytes | str], card: Card) -> list[list[CardMatch]]:
-    """`find_card` for every item, with one scan over all of them: the per-call cost of a scan
-    dominates on the many small bodies of a real capture."""
+    """`find_card` for every item, with one scan over all of them."""
+    return [s.matches for s in scan_batch(items, card)]
+
+
+def scan_card(data: bytes | str, card: Card) -> Scan:
+    """`find_card`, with the reasons the search stopped early, if it did."""
+    return scan_batch([data], card)[0]
+
+
+def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
+    """Every item, with one needle scan over all of them: the per-call cost of a scan dominates on
+    the many small bodies of a real capture. The decoding search then runs per body, only where a
+    candidate region is."""
     pats = patterns_for(card)
     # Inline type test: this runs once per captured body, tens of thousands of times per run.
     bufs = [x if type(x) is bytes else _as_bytes(x) for x in items]
@@ -78,15 +103,21 @@ def find_card_batch(items: Sequence[bytes | str], card: Card) -> list[list[CardM
             i = bisect_right(ends, end - 1)  # the buffer holding the hit's last byte
             base = ends[i] - len(bufs[i])
             hits_by_item.setdefault(i, []).append((pid, end - base))
-    results: list[list[CardMatch]] = [[] for _ in bufs]
-    todo = set(hits_by_item)
-    todo.update(i for i, b in enumerate(bufs) if not b[:64].isascii() and looks_compressed(b))
-    for i in sorted(todo):
+    results: list[Scan] = []
+    forms = tuple(pats.forms) + tuple(f[::-1] for f in pats.forms)
+    for i, buf in enumerate(bufs):
+        hits = hits_by_item.get(i)
+        if hits is None and not (not buf[:64].isascii() and looks_compressed(buf)) \
+                and next(candidate_regions(buf, True), None) is None:
+            results.append(Scan([]))
+            continue
+        budget = Budget.for_body(len(buf))
         try:
-            found = _scan(bufs[i], card, pats, 0, hits_by_item.get(i, []))
+            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget))
         except RecursionError:  # pathological nesting: nothing sound to report for this body
             found = []
-        results[i] = _to_matches(found)
+            budget.note("nesting too deep to decode")
+        results.append(Scan(_to_matches(found), tuple(budget.exhausted)))
     return results
 
 
@@ -103,7 +134,7 @@ def _to_matches(hits: list[_Hit]) -> list[CardMatch]:
 
 
 def _join(outer: str, inner: str) -> str:
-    return f"{outer}+{inner}" if inner else outer
+    return f"{outer}>{inner}" if inner else outer
 
 
 def _direct_label(data: bytes, start: int, end: int, depth: int) -> str:
@@ -116,7 +147,7 @@ def _direct_label(data: bytes, start: int, end: int, depth: int) -> str:
 
 
 def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
-          hits: list[tuple[int, int]] | None = None) -> list[_Hit]:
+          hits: list[tuple[int, int]] | None = None, ctx: SearchContext | None = None) -> list[_Hit]:
     """Matches in `data`, which sits `depth` decoding layers below the captured bytes."""
     if hits is None:
         hits = pats.scan([data])
@@ -142,7 +173,7 @@ def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
                                           ("url" if b"%" in data[span[0]:span[1]] else "plain"))
                 keyed[(info.field, v0)] = _Hit(info.field, label, v0, end)
         elif depth < MAX_DEPTH:
-            found.extend(_decode_trigger(data, card, pats, depth, info.layer, end, info.length, done))
+            found.extend(_decode_trigger(data, card, pats, depth, info.layer, end, info.length, done, ctx))
     found.extend(numbers)
     for num in numbers:
         for field, s, e in near_number(data, num.start, num.end, card):
@@ -151,13 +182,20 @@ def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
     if depth < MAX_DEPTH and looks_compressed(data):
         dec = decompress(data)
         if dec is not None:
-            for h in _scan(dec.data, card, pats, depth + 1):
+            if ctx is not None and len(dec.data) >= MAX_DECOMPRESSED:
+                ctx.budget.note(f"{dec.layer} body inflated only to its first {MAX_DECOMPRESSED} bytes")
+            for h in _scan(dec.data, card, pats, depth + 1, None, ctx):
                 found.append(_Hit(h.field, _join(dec.layer, h.label), dec.start, dec.end))
+    if ctx is not None and depth < MAX_LAYERS and not any(h.field == "number" for h in found):
+        for layer in expand(data, ctx, depth == 0):
+            for h in _scan(layer.data, card, pats, depth + 1, None, ctx):
+                found.append(_Hit(h.field, _join(layer.label, h.label), layer.start, layer.end))
     return found
 
 
 def _decode_trigger(data: bytes, card: Card, pats: CardPatterns, depth: int, layer: str,
-                    end: int, length: int, done: list[tuple[str, int, int]]) -> list[_Hit]:
+                    end: int, length: int, done: list[tuple[str, int, int]],
+                    ctx: SearchContext | None) -> list[_Hit]:
     """Decode the region around one trigger and search it again."""
     start = end - length if length else max(0, end - 16)
     if start < 0:
@@ -174,7 +212,7 @@ def _decode_trigger(data: bytes, card: Card, pats: CardPatterns, depth: int, lay
         return []
     done.append((layer, dec.start, dec.end))
     out: list[_Hit] = []
-    for h in _scan(dec.data, card, pats, depth + 1):
+    for h in _scan(dec.data, card, pats, depth + 1, None, ctx):
         s, e = dec.to_outer(h.start, h.end)
         out.append(_Hit(h.field, _join(dec.layer, h.label), s, e))
     return out

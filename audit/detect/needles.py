@@ -208,8 +208,8 @@ class CardPatterns:
                 digests[raw.hex().encode()] = algo
                 digests[raw.hex().upper().encode()] = algo
                 std = base64.b64encode(raw).rstrip(b"=")
-                digests.setdefault(std, "base64+" + algo)
-                digests.setdefault(std.translate(_URLSAFE), "base64url+" + algo)
+                digests.setdefault(std, "base64>" + algo)
+                digests.setdefault(std.translate(_URLSAFE), "base64url>" + algo)
         for needle, label in sorted(digests.items()):
             self._add(_lit(needle), PatternInfo("digest", "number", label, length=len(needle),
                                                 literal=needle))

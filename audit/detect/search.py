@@ -1,0 +1,463 @@
+"""Decoding as a bounded search, for encodings no precomputed needle foresees.
+
+Modelled on CyberChef's Magic (src/core/lib/Magic.mjs, gchq/CyberChef): every decoder is a small
+registered unit that declares the shape of input it accepts; the search finds candidate regions in
+a layer, runs only the decoders whose shape matches, and the matcher searches each output again
+(needles first, then this search), down to MAX_LAYERS layers. The chain of decoders that led to a
+match is its encoding label, outermost first: "hex>base64", "base64>xor", "json>deflate".
+
+Candidate regions, found with C-speed byte operations (no per-position regex):
+
+* `text`:   a run of base64 / hex / lz-string alphabet characters, at least MIN_RUN long;
+* `string`: a JSON string literal holding escapes or non-ASCII characters (latin-1 binary strings,
+            as `@rrweb/packer` writes them; lz-string's UTF-16 forms);
+* `codes`:  an array of character codes, `[52,48,48,...]`;
+* `utf16`:  ASCII text with a NUL after (or before) every character;
+* `binary`: a whole decoded layer, or a body, that is not text.
+
+Compression (gzip, zlib, raw deflate, brotli) needs no region: the matcher inflates every layer that
+looks compressed (`audit.detect.decode.decompress`), so a decoder whose output is compressed bytes
+leads straight to it ("json>deflate": a latin-1 string holding a zlib stream).
+
+Single-byte XOR is tried on binary regions only, and for all 255 keys at once: XOR with one key
+keeps the XOR of neighbouring bytes, so the neighbour-XOR of the region is searched for that of the
+number's forms; a key is accepted only when decoding with it shows the number whole.
+
+Every body gets a work budget (bytes produced by decoders); when it runs out the search stops and
+the body is reported as not fully searched, never silently passed.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from functools import lru_cache
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import lzstring
+
+from audit.detect.decode import _zlib_header
+
+# Decoding layers the search goes down (a chain of at most this many decoders).
+MAX_LAYERS = 4
+# Shortest run of encoded text worth decoding: base64 of 16 digits is 24 characters.
+MIN_RUN = 20
+# Budget per body: bytes produced by decoders, at least BUDGET_FLOOR, else BUDGET_FACTOR x its size.
+BUDGET_FLOOR = 8 * 1024 * 1024
+BUDGET_FACTOR = 24
+# lz-string decompression is pure Python: longer compressed regions than this are not attempted
+# (the body is reported as not fully searched instead).
+LZ_MAX_CHARS = 16 * 1024
+# Values read before deciding a region is not lz-string: random text fails within a few dozen.
+LZ_PROBE = 48
+# Alternative base64 alignments are followed only when their output is mostly text.
+PRINTABLE_SHARE = 0.85
+
+
+@dataclass
+class Budget:
+    """Work left for one body; `exhausted` names why the search stopped early, if it did."""
+
+    left: int
+    exhausted: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_body(cls, size: int) -> Budget:
+        return cls(max(BUDGET_FLOOR, BUDGET_FACTOR * size))
+
+    def spend(self, n: int, what: str) -> bool:
+        """Charge n bytes; False (and the reason kept) when the budget cannot cover them."""
+        if n > self.left:
+            self.note(f"{what}: decoding budget used up")
+            self.left = 0
+            return False
+        self.left -= n
+        return True
+
+    def note(self, reason: str) -> None:
+        if reason not in self.exhausted:
+            self.exhausted.append(reason)
+
+
+@dataclass(frozen=True)
+class Region:
+    kind: str        # text | string | codes | utf16 | binary
+    start: int
+    end: int
+    data: bytes      # data[start:end] of the layer
+
+
+@dataclass(frozen=True)
+class Decoder:
+    name: str                                   # its label in an encoding chain
+    kinds: tuple[str, ...]                      # region kinds it looks at
+    accepts: Callable[[bytes], bool]            # the finer shape test on the region's bytes
+    decode: Callable[[bytes, SearchContext], Iterator[bytes]]
+
+
+@dataclass(frozen=True)
+class SearchContext:
+    """What a decoder may know about the card: the number forms, for XOR key recovery."""
+
+    forms: tuple[bytes, ...]
+    budget: Budget
+
+
+REGISTRY: list[Decoder] = []
+
+
+def register(name: str, kinds: tuple[str, ...], accepts: Callable[[bytes], bool] = lambda _b: True):
+    def wrap(fn: Callable[[bytes, SearchContext], Iterator[bytes]]):
+        REGISTRY.append(Decoder(name, kinds, accepts, fn))
+        return fn
+    return wrap
+
+
+# -- regions ------------------------------------------------------------------------------------
+_B64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_$"
+_HEX_CHARS = b"0123456789abcdefABCDEF"
+# Every byte to b"a" (alphabet) or b" " (anything else), so runs are found with bytes.find.
+_CLASS = bytes(0x61 if b in _B64_CHARS else 0x20 for b in range(256))
+_RUN_SEED = b"a" * MIN_RUN
+_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n"
+_CONTROL = bytes(b for b in range(0x80) if b not in _PRINTABLE)
+_HIGH = bytes(range(0x80, 0x100))
+_CODES = re.compile(rb"\[\s*\d{2,5}(?:\s*,\s*\d{2,5}){11,}\s*\]")
+# UTF-16 text: printable ASCII to b"p", NUL to b"0", the rest to b" "; then seeds are found by find.
+_U16_CLASS = bytes(0x70 if 0x20 <= b < 0x7F else 0x30 if b == 0 else 0x20 for b in range(256))
+_U16_SEEDS = (b"p0" * 12, b"0p" * 12)
+
+
+def is_text(data: bytes) -> bool:
+    """Mostly printable ASCII, or valid UTF-8 with few control characters."""
+    if not data:
+        return True
+    # UTF-8 never uses bytes below 0x80 inside a multi-byte character: counting bytes is enough.
+    if len(data) - len(data.translate(None, _CONTROL)) > len(data) // 50:
+        return False
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _text_runs(data: bytes) -> Iterator[Region]:
+    classes = data.translate(_CLASS)
+    pos = 0
+    while True:
+        i = classes.find(_RUN_SEED, pos)
+        if i < 0:
+            return
+        j = classes.find(b" ", i + MIN_RUN)
+        j = len(data) if j < 0 else j
+        end = j + (2 if data[j:j + 2] == b"==" else 1 if data[j:j + 1] == b"=" else 0)
+        yield Region("text", i, end, data[i:end])
+        pos = j
+
+
+def _string_end(data: bytes, i: int) -> int:
+    """Index of the closing quote of the JSON string whose content starts at i, or -1."""
+    while True:
+        j = data.find(b'"', i)
+        if j < 0:
+            return -1
+        k = j
+        while k > i and data[k - 1] == 0x5C:  # count the backslashes before the quote
+            k -= 1
+        if (j - k) % 2 == 0:
+            return j
+        i = j + 1
+
+
+def _strings(data: bytes) -> Iterator[Region]:
+    """JSON string literals worth unescaping: with \\u escapes or many non-ASCII characters."""
+    if b"\\u" not in data and data.isascii():
+        return
+    pos = 0
+    while True:
+        i = data.find(b'"', pos)
+        if i < 0:
+            return
+        j = _string_end(data, i + 1)
+        if j < 0:
+            return
+        body = data[i + 1:j]
+        if len(body) >= MIN_RUN and (body.count(b"\\u") >= 4 or
+                                     len(body) - len(body.translate(None, _HIGH)) >= 8):
+            yield Region("string", i, j + 1, data[i:j + 1])
+        pos = j + 1
+
+
+def _utf16_runs(data: bytes) -> Iterator[Region]:
+    classes = data.translate(_U16_CLASS)
+    for seed in _U16_SEEDS:
+        pos = 0
+        while (i := classes.find(seed, pos)) >= 0:
+            j = i + len(seed)
+            while classes[j:j + 2] == seed[:2]:
+                j += 2
+            yield Region("utf16", i, j, data[i:j])
+            pos = j
+
+
+def candidate_regions(data: bytes, top: bool) -> Iterator[Region]:
+    """The regions of one layer a decoder might apply to. `top`: the captured bytes themselves,
+    which count as binary only when they are not text; a decoded layer is binary by origin
+    (XOR with a key below 0x80 leaves ASCII text ASCII)."""
+    yield from _text_runs(data)
+    text = is_text(data)
+    if text:
+        yield from _strings(data)
+        if b"," in data and b"[" in data:
+            for m in _CODES.finditer(data):
+                yield Region("codes", m.start(), m.end(), m.group())
+    if data.count(b"\x00") * 4 >= len(data) >= 24:
+        yield from _utf16_runs(data)
+    if len(data) >= 16 and (not top or not text):
+        yield Region("binary", 0, len(data), data)
+
+
+# -- decoders -----------------------------------------------------------------------------------
+def _all_hex(run: bytes) -> bool:
+    return len(run) % 2 == 0 and len(run) >= 24 and not run.translate(None, _HEX_CHARS)
+
+
+@register("hex", ("text",), _all_hex)
+def _hex(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    try:
+        yield bytes.fromhex(run.decode("ascii"))
+    except ValueError:
+        return
+
+
+_TO_STD = bytes.maketrans(b"-_", b"+/")
+
+
+def _mostly_printable(data: bytes) -> bool:
+    return bool(data) and len(data.translate(None, _PRINTABLE)) <= len(data) * (1 - PRINTABLE_SHARE)
+
+
+@register("base64", ("text",), lambda run: b"$" not in run and not _all_hex(run))
+def _base64(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    """Standard and URL-safe alphabets, any alignment: the run may start mid-group when the text
+    before it (a key, a prefix) shares the alphabet. Offsets other than 0 are kept only when they
+    read as text or compressed data."""
+    std = run.rstrip(b"=").translate(_TO_STD)
+    for k in range(4):
+        chunk = std[k:]
+        if k:
+            try:
+                head = binascii.a2b_base64(chunk[:64])
+            except (binascii.Error, ValueError):
+                continue
+            if not (_mostly_printable(head) or head[:2] == b"\x1f\x8b" or _zlib_header(head)):
+                continue
+        usable = len(chunk) - (len(chunk) % 4 == 1)
+        try:
+            yield binascii.a2b_base64(chunk[:usable] + b"=" * (-usable % 4))
+        except (binascii.Error, ValueError):
+            continue
+
+
+def _lz_alphabet(run: bytes) -> str | None:
+    if b"_" in run:
+        return None
+    uri = b"-" in run or b"$" in run
+    if uri and (b"/" in run or b"=" in run):
+        return None
+    return lzstring.keyStrUriSafe if uri else lzstring.keyStrBase64
+
+
+class _Stop(Exception):
+    pass
+
+
+def lz_decompress(values: list[int], reset: int) -> str | None:
+    """lz-string's decompression (the `lzstring` port of the JavaScript original) over already
+    mapped values; None when the values are not an lz-string stream."""
+    n = len(values)
+
+    def value(i: int) -> int:
+        if i >= n:
+            raise _Stop
+        return values[i]
+
+    try:
+        out = lzstring._decompress(n, reset, value)
+    except Exception:  # noqa: BLE001 - the port fails in many ways on what is not its format
+        return None
+    return out or None
+
+
+def _lz_probe(values: list[int], reset: int) -> bool:
+    """Cheap first look: do the first few codes read as a valid stream (or a whole short one)?
+    Random text and ordinary base64 fail here, after a handful of codes."""
+    head = values[:LZ_PROBE]
+    n = len(head)
+
+    def value(i: int) -> int:
+        if i >= n:
+            raise _Stop
+        return head[i]
+
+    try:
+        return bool(lzstring._decompress(n + (1 << 20), reset, value))
+    except _Stop:
+        return True  # valid as far as it went
+    except Exception:  # noqa: BLE001 - see lz_decompress
+        return False
+
+
+@lru_cache(maxsize=4)
+def _lz_index(alphabet: str) -> dict[str, int]:
+    return {c: i for i, c in enumerate(alphabet)}
+
+
+def _lz_text(out: str) -> bytes:
+    """JavaScript strings are UTF-16: join surrogate pairs the port leaves apart."""
+    return out.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
+
+
+@register("lzstring", ("text",), lambda run: _lz_alphabet(run) is not None)
+def _lz_base64(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    """lz-string's compressToBase64 and compressToEncodedURIComponent forms."""
+    index = _lz_index(_lz_alphabet(run))
+    text = run.decode("ascii").rstrip("=")
+    if index.get(text[0], 16) & 16:
+        return  # the first code must be 0 or 1 (a character): its second bit is the value's 0x10
+    values = [index[c] for c in text[:LZ_PROBE] if c in index]
+    if len(values) != min(len(text), LZ_PROBE) or not _lz_probe(values, 32):
+        return
+    if len(text) > LZ_MAX_CHARS:
+        ctx.budget.note(f"lz-string region of {len(text)} characters not decompressed")
+        return
+    values = [index[c] for c in text if c in index]
+    if len(values) != len(text):
+        return
+    out = lz_decompress(values, 32)
+    if out:
+        yield _lz_text(out)
+
+
+def _json_string(region: bytes) -> str | None:
+    try:
+        value = json.loads(region)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+@register("json", ("string",))
+def _json(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    """A JSON string's value: as UTF-8 text, and as bytes when every character is below 256
+    (a binary string, as `@rrweb/packer` and other latin-1 packers write them)."""
+    value = _json_string(region)
+    if value is None:
+        return
+    if max(map(ord, value), default=0) < 256:
+        raw = value.encode("latin-1")
+        if not raw.isascii():
+            yield raw
+            return
+    yield value.encode("utf-8", "surrogatepass")
+
+
+@register("lzstring", ("string",))
+def _lz_utf16(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    """lz-string's compress (raw UTF-16) and compressToUTF16 forms, carried in a JSON string."""
+    value = _json_string(region)
+    if not value or len(value) > LZ_MAX_CHARS or max(map(ord, value)) < 256:
+        return
+    units = value.encode("utf-16-le", "surrogatepass")
+    codes = [int.from_bytes(units[i:i + 2], "little") for i in range(0, len(units), 2)]
+    for values, reset in ((codes, 32768), ([c - 32 for c in codes], 16384)):
+        if min(values) >= 0 and _lz_probe(values, reset):
+            out = lz_decompress(values, reset)
+            if out:
+                yield _lz_text(out)
+                return
+
+
+@register("char-codes", ("codes",))
+def _char_codes(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    codes = [int(x) for x in re.findall(rb"\d+", region)]
+    try:
+        yield "".join(map(chr, codes)).encode("utf-8", "surrogatepass")
+    except ValueError:
+        return
+
+
+@register("utf16", ("utf16",))
+def _utf16(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    yield region.replace(b"\x00", b"")
+
+
+@register("xor", ("binary",))
+def _xor(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    """Single-byte XOR, every key at once through the neighbour-XOR invariant."""
+    if len(region) < 12:
+        return
+    # Text XORed with one key keeps one value of the top bit in nearly every byte (printable ASCII
+    # has it clear); random and compressed bytes have it set about half the time.
+    high = len(region) - len(region.translate(None, _HIGH))
+    if len(region) // 10 < high < len(region) - len(region) // 10:
+        return
+    big = int.from_bytes(region, "big")
+    neighbours = (big ^ (big >> 8)).to_bytes(len(region), "big")
+    tried: set[int] = set()
+    for form, pattern in _neighbour_patterns(ctx.forms):
+        pos = neighbours.find(pattern, 1)
+        while pos > 0:
+            key = region[pos - 1] ^ form[0]
+            if key and key not in tried:
+                tried.add(key)
+                yield region.translate(_XOR_TABLES[key])
+            pos = neighbours.find(pattern, pos + 1)
+
+
+@lru_cache(maxsize=16)
+def _neighbour_patterns(forms: tuple[bytes, ...]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((f, bytes(a ^ b for a, b in zip(f, f[1:]))) for f in forms)
+
+
+_XOR_TABLES = [bytes(b ^ k for b in range(256)) for k in range(256)]
+
+
+def layer_name(decoder: Decoder, region: bytes, out: bytes) -> str:
+    """The label of one decoding step; compression names its own format."""
+    if decoder.name == "base64" and (b"-" in region or b"_" in region) and not (b"+" in region or b"/" in region):
+        return "base64url"
+    return decoder.name
+
+
+# -- the search ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Layer:
+    label: str
+    start: int       # the region of the searched data this layer came from
+    end: int
+    data: bytes
+
+
+def expand(data: bytes, ctx: SearchContext, top: bool) -> Iterator[Layer]:
+    """Every decoded layer one step below `data`, within the budget (looking at a layer costs its
+    size, decoding costs the size of the output)."""
+    if not ctx.budget.spend(len(data), f"layer of {len(data)} bytes"):
+        return
+    seen: set[bytes] = set()
+    for region in candidate_regions(data, top):
+        for dec in REGISTRY:
+            if region.kind not in dec.kinds or not dec.accepts(region.data):
+                continue
+            for out in dec.decode(region.data, ctx):
+                if not out or out == region.data or out in seen:
+                    continue
+                if not ctx.budget.spend(len(out), f"{dec.name} at byte {region.start}"):
+                    return
+                seen.add(out)
+                yield Layer(layer_name(dec, region.data, out), region.start, region.end, out)
