@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 from . import __version__
-from .detect.sightings import Sighting
+from .detect.sightings import UNSEARCHED, Sighting
 from .evidence import Evidence
 from .browser import BROWSER_OWN_HOSTS
 from .hosts import matches_any
@@ -178,6 +178,8 @@ def _body_fields(request: Any, sightings: list[Sighting], canary: str) -> dict[s
 def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Finding] | None = None,
                  baseline: dict[str, Any] | None = None) -> dict[str, Any]:
     findings, sightings = judge(evidence, policy)
+    unsearched = [s for s in sightings if s.field == UNSEARCHED]
+    sightings = [s for s in sightings if s.field != UNSEARCHED]
     findings = sorted(findings + list(extra_findings or []), key=lambda f: SEVERITY_ORDER.index(f.severity))
     canary = evidence.card.number
     keep = _carries_card(evidence.card)
@@ -191,6 +193,10 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
     if not capture.complete and capture.on_bound != "judge":
         errors.append({"stage": "analysis", "message": f"capture is incomplete: {capture.reason} "
                        "(the scenario can say `settle: {on_bound: judge}` to judge what was seen)"})
+    if unsearched:
+        where = ", ".join(sorted({f"{s.location} of {s.url or s.host or s.channel}" for s in unsearched})[:5])
+        errors.append({"stage": "analysis", "message": f"{_plural(len(unsearched), 'payload')} not searched "
+                       f"to the end by the decoding search ({where}): card data could hide there"})
     verdict = verdict_of(findings, evidence.completed, errors)
     fields_by_request: dict[str, set[str]] = defaultdict(set)
     for s in sightings:
@@ -280,6 +286,9 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
         "screenshots": list(evidence.screenshots),
         "policy": policy.to_dict(),
         "errors": errors,
+        "search": {"unsearched": [{"channel": s.channel, "host": s.host, "url": _mask_text(s.url, canary),
+                                   "location": s.location, "request_id": s.request_id, "reason": s.encoding}
+                                  for s in unsearched]},
         "notes": list(evidence.notes),
         "capture": capture_summary(evidence),
         "baseline": baseline,

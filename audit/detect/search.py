@@ -11,6 +11,7 @@ Candidate regions, found with C-speed byte operations (no per-position regex):
 * `text`:   a run of base64 / hex / lz-string alphabet characters, at least MIN_RUN long;
 * `string`: a JSON string literal holding escapes or non-ASCII characters (latin-1 binary strings,
             as `@rrweb/packer` writes them; lz-string's UTF-16 forms);
+* `url`:    a run of URL characters holding percent escapes (a form field, a query value);
 * `codes`:  an array of character codes, `[52,48,48,...]`;
 * `utf16`:  ASCII text with a NUL after (or before) every character;
 * `binary`: a whole decoded layer, or a body, that is not text.
@@ -160,6 +161,27 @@ def _text_runs(data: bytes) -> Iterator[Region]:
         pos = j
 
 
+_URL_CHARS = _B64_CHARS + b"%.~!*'()"
+_URL_CLASS = bytes(0x61 if b in _URL_CHARS else 0x20 for b in range(256))
+
+
+_B64_ESCAPE = re.compile(rb"%(?:2[bBfF]|3[dD]|24)")
+
+
+def _url_runs(data: bytes) -> Iterator[Region]:
+    """Runs of URL characters with two percent escapes, or one of a base64 character (`+ / = $`):
+    `=` and `&` end a run, so each form field or query value is its own region."""
+    classes = data.translate(_URL_CLASS)
+    pos = 0
+    while (i := data.find(b"%", pos)) >= 0:
+        s = classes.rfind(b" ", 0, i) + 1
+        e = classes.find(b" ", i)
+        e = len(data) if e < 0 else e
+        if e - s >= MIN_RUN and (data.count(b"%", s, e) >= 2 or _B64_ESCAPE.search(data, s, e)):
+            yield Region("url", s, e, data[s:e])
+        pos = e
+
+
 def _string_end(data: bytes, i: int) -> int:
     """Index of the closing quote of the JSON string whose content starts at i, or -1."""
     while True:
@@ -212,6 +234,8 @@ def candidate_regions(data: bytes, top: bool) -> Iterator[Region]:
     yield from _text_runs(data)
     text = is_text(data)
     if text:
+        if b"%" in data:
+            yield from _url_runs(data)
         yield from _strings(data)
         if b"," in data and b"[" in data:
             for m in _CODES.finditer(data):
@@ -279,7 +303,14 @@ class _Stop(Exception):
 
 def lz_decompress(values: list[int], reset: int) -> str | None:
     """lz-string's decompression (the `lzstring` port of the JavaScript original) over already
-    mapped values; None when the values are not an lz-string stream."""
+    mapped values; None when the values are not a whole lz-string stream."""
+    out, _ = _lz_read(values, reset)
+    return out
+
+
+def _lz_read(values: list[int], reset: int) -> tuple[str | None, bool]:
+    """(output, ran_out): ran_out is True when the values were valid as far as they went but the
+    stream did not end in them (a prefix of a longer stream)."""
     n = len(values)
 
     def value(i: int) -> int:
@@ -288,29 +319,19 @@ def lz_decompress(values: list[int], reset: int) -> str | None:
         return values[i]
 
     try:
-        out = lzstring._decompress(n, reset, value)
+        # The port stops at index > length with "" (a truncated stream): give it room to ask.
+        return lzstring._decompress(n + (1 << 20), reset, value) or None, False
+    except _Stop:
+        return None, True
     except Exception:  # noqa: BLE001 - the port fails in many ways on what is not its format
-        return None
-    return out or None
+        return None, False
 
 
 def _lz_probe(values: list[int], reset: int) -> bool:
-    """Cheap first look: do the first few codes read as a valid stream (or a whole short one)?
+    """Cheap first look: do the first codes read as a valid stream (or a whole short one)?
     Random text and ordinary base64 fail here, after a handful of codes."""
-    head = values[:LZ_PROBE]
-    n = len(head)
-
-    def value(i: int) -> int:
-        if i >= n:
-            raise _Stop
-        return head[i]
-
-    try:
-        return bool(lzstring._decompress(n + (1 << 20), reset, value))
-    except _Stop:
-        return True  # valid as far as it went
-    except Exception:  # noqa: BLE001 - see lz_decompress
-        return False
+    out, ran_out = _lz_read(values[:LZ_PROBE], reset)
+    return bool(out) or ran_out
 
 
 @lru_cache(maxsize=4)
@@ -333,13 +354,12 @@ def _lz_base64(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
     values = [index[c] for c in text[:LZ_PROBE] if c in index]
     if len(values) != min(len(text), LZ_PROBE) or not _lz_probe(values, 32):
         return
-    if len(text) > LZ_MAX_CHARS:
-        ctx.budget.note(f"lz-string region of {len(text)} characters not decompressed")
+    values = [index[c] for c in text[:LZ_MAX_CHARS] if c in index]
+    if len(values) != min(len(text), LZ_MAX_CHARS):
         return
-    values = [index[c] for c in text if c in index]
-    if len(values) != len(text):
-        return
-    out = lz_decompress(values, 32)
+    out, ran_out = _lz_read(values, 32)
+    if ran_out and len(text) > LZ_MAX_CHARS:
+        ctx.budget.note(f"lz-string stream of more than {LZ_MAX_CHARS} characters not decompressed")
     if out:
         yield _lz_text(out)
 
@@ -371,7 +391,10 @@ def _json(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
 def _lz_utf16(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
     """lz-string's compress (raw UTF-16) and compressToUTF16 forms, carried in a JSON string."""
     value = _json_string(region)
-    if not value or len(value) > LZ_MAX_CHARS or max(map(ord, value)) < 256:
+    if not value or max(map(ord, value)) < 256:
+        return
+    if len(value) > LZ_MAX_CHARS:
+        ctx.budget.note(f"lz-string string of {len(value)} characters not decompressed")
         return
     units = value.encode("utf-16-le", "surrogatepass")
     codes = [int.from_bytes(units[i:i + 2], "little") for i in range(0, len(units), 2)]
@@ -381,6 +404,15 @@ def _lz_utf16(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
             if out:
                 yield _lz_text(out)
                 return
+
+
+_PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
+
+
+@register("url", ("url",))
+def _url(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    """Percent-decoding; `+` stays `+` (in base64 it is a character, not a space)."""
+    yield _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]), region)
 
 
 @register("char-codes", ("codes",))

@@ -11,7 +11,7 @@ from typing import Iterable
 
 from audit.evidence import Card, Evidence
 from audit.hosts import host_of
-from .match import CardMatch, find_card, find_split_number
+from .match import CardMatch, find_card, find_split_number, scan_card
 
 # Headers the browser sets itself from the page's own location; the card in them is already
 # seen in the URL that caused them.
@@ -57,12 +57,20 @@ def _excerpt(data: bytes, match: CardMatch) -> str:
     return ("…" if start else "") + text + ("…" if end < len(data) else "")
 
 
+# The field of a sighting that says a payload was not searched to the end (its encoding names why).
+UNSEARCHED = "unsearched"
+
+
 def _scan(data: bytes, card: Card, **where: object) -> Iterable[Sighting]:
     if not data:
         return
-    for match in find_card(data, card):
+    scan = scan_card(data, card)
+    for match in scan.matches:
         yield Sighting(field=match.field, encoding=match.encoding, excerpt=_excerpt(data, match),
                        context_ok=match.context_ok, **where)  # type: ignore[arg-type]
+    if scan.unsearched:
+        yield Sighting(field=UNSEARCHED, encoding="; ".join(scan.unsearched), excerpt="",
+                       context_ok=False, **where)  # type: ignore[arg-type]
 
 
 def ice_host(urls: str) -> str:

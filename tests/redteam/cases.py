@@ -177,6 +177,17 @@ SKIMMERS: tuple[Case, ...] = (
     Case("overlay-square-lookalike", "Sansec / Malwarebytes, fake forms over processor iframes",
          "look-alike form over Square", "plain", (Egress("sq-lookalike.net", "http"),), (OBSCURED, FORM),
          steps=STRIPE_STEPS, processor="square"),
+    # Composed encodings and real library formats: found by the decoding search, chain outermost first.
+    Case("hex-of-base64", "Sansec / Jscrambler, stacked encodings", "image GET", "hex>base64",
+         (Egress("cdn-hexstat.net", "http", "hex>base64"),), (FORM,)),
+    Case("hex-reversed-number", "Sucuri, reversed and hex-encoded numbers", "fetch GET", "hex>reversed",
+         (Egress("rhx-metrics.com", "http", "hex>reversed"),), (FORM,)),
+    Case("xor-base64", "Malwarebytes Labs / Sansec, XOR then base64", "fetch POST", "base64>xor",
+         (Egress("xor-sync.net", "http", "base64>xor"),), (FORM,)),
+    Case("rrweb-packed", "rrweb @rrweb/packer, session-replay leaks", "fetch POST (packed events)", "json>deflate",
+         (Egress("rec.replay-cdn.net", "http", "json>deflate"),), (FORM,)),
+    Case("lz-string-batch", "analytics SDKs' lz64 batches (lz-string compressToBase64)", "fetch POST (form)",
+         "lzstring", (Egress("events.lz-analytics.io", "http", "lzstring"),), (FORM,)),
 )
 
 LEGIT: tuple[Case, ...] = (
@@ -194,6 +205,8 @@ LEGIT: tuple[Case, ...] = (
          steps=STRIPE_STEPS),
     Case("legit-card-on-file", "Stripe, saved cards by brand and last four", "card-on-file chooser", "n/a",
          steps=STRIPE_STEPS),
+    Case("legit-replay-processor-frame", "rrweb @rrweb/packer on a Stripe Elements page", "fetch to session replay",
+         "n/a", steps=STRIPE_STEPS),
 )
 
 ALL: tuple[Case, ...] = SKIMMERS + LEGIT
@@ -211,4 +224,5 @@ COLLECTORS: tuple[str, ...] = (
     "fonts.lab-typekit.net", "chat.helpdesk-lab.net", "turn.rtc-relay.net",
     "t5-metrics.net", "i60-pixel.com", "t600-sync.net", "i600-collect.net",
     "px.keystroke-cdn.net", "halves-sync.net", "blob-metrics.net", "ovl-keys.net", "sq-lookalike.net",
+    "cdn-hexstat.net", "rhx-metrics.com", "xor-sync.net", "rec.replay-cdn.net", "events.lz-analytics.io",
 )
