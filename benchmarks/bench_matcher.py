@@ -8,6 +8,9 @@ bytes to a temp file, then times
 * `find_card_batch` over the 20,000 bodies with every encoding on (best of 3);
 
 and prints MB/s for both, the ratio matcher/grep, and whether every planted encoding was found.
+Then the worst cases for the decoding search, each against `grep -F` on the same bytes:
+1 MB of base64-looking text in one body (every layer of it is a candidate region), and 10,000
+small bodies (the per-body cost of the search).
 Run: `python benchmarks/bench_matcher.py [--requests N] [--seed S]`.
 """
 
@@ -34,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import brotli  # noqa: E402
 
 from audit.evidence import Card  # noqa: E402
-from audit.detect.match import find_card, find_card_batch  # noqa: E402
+from audit.detect.match import find_card, find_card_batch, scan_batch  # noqa: E402
 from audit.detect.needles import patterns_for  # noqa: E402
 
 CARD = Card(number="4000056655665556", cvc="123", expiry="12/34")
@@ -109,6 +112,37 @@ def best_of(n: int, fn: Callable[[], object]) -> float:
     return min(times)
 
 
+def grep_time(bodies: list[bytes], repeat: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "capture.bin")
+        with open(path, "wb") as f:
+            f.write(b"\n".join(bodies))
+        grep = lambda: subprocess.run(["grep", "-F", "-c", N.decode(), path],  # noqa: E731
+                                      capture_output=True, check=False)
+        grep()
+        return best_of(repeat, grep)
+
+
+def worst_cases(rng: random.Random, repeat: int) -> None:
+    """The search's worst cases: printed, not judged (the ratio above is the target)."""
+    big = [base64.b64encode(rng.randbytes(750_000))]  # 1 MB of base64 text, random underneath
+    small = []
+    for i in range(10_000):
+        kind = i % 4
+        small.append(base64.b64encode(rng.randbytes(rng.randrange(40, 150))) if kind == 0 else
+                     json.dumps({"e": "click", "id": rng.randrange(10**9), "tok": rng.randbytes(12).hex()}).encode()
+                     if kind == 1 else f"v=1&t=event&cid={rng.random()}&ea=%2Fpay%2F{i}".encode() if kind == 2
+                     else json.dumps({"ts": rng.random(), "v": [rng.randrange(10**6) for _ in range(8)]}).encode())
+    for name, bodies in (("1 MB base64-looking body", big), ("10,000 small bodies", small)):
+        mb = sum(map(len, bodies)) / 1e6
+        g = grep_time(bodies, repeat)
+        scans: list = []
+        m = best_of(repeat, lambda: scans.append(scan_batch(bodies, CARD)))  # noqa: B023
+        unsearched = sum(1 for s in scans[-1] if s.unsearched)
+        print(f"worst case, {name} ({mb:.1f} MB): matcher {m * 1000:.1f} ms, grep -F {g * 1000:.1f} ms, "
+              f"ratio {m / g:.2f}; bodies not searched to the end: {unsearched}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=20_000)
@@ -151,7 +185,8 @@ def main() -> int:
     print(f"grep -F -c:       {grep_s * 1000:7.1f} ms  {mb / grep_s:8.0f} MB/s  ({grep_count} lines)")
     print(f"find_card_batch:  {match_s * 1000:7.1f} ms  {mb / match_s:8.0f} MB/s  (all encodings, per body)")
     print(f"find_card (one {mb:.0f} MB buffer): {whole_s * 1000:7.1f} ms  {mb / whole_s:8.0f} MB/s")
-    print(f"ratio matcher/grep: {match_s / grep_s:.2f}  (target <= 3)")
+    print(f"ratio matcher/grep: {match_s / grep_s:.2f}  (target <= 2.5)")
+    worst_cases(rng, args.repeat)
 
     missing = []
     for slot, (label, _) in zip(slots, plants):

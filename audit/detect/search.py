@@ -52,7 +52,7 @@ BUDGET_FACTOR = 24
 # (the body is reported as not fully searched instead).
 LZ_MAX_CHARS = 16 * 1024
 # Values read before deciding a region is not lz-string: random text fails within a few dozen.
-LZ_PROBE = 48
+LZ_PROBE = 16
 # Alternative base64 alignments are followed only when their output is mostly text.
 PRINTABLE_SHARE = 0.85
 
@@ -165,19 +165,24 @@ _URL_CHARS = _B64_CHARS + b"%.~!*'()"
 _URL_CLASS = bytes(0x61 if b in _URL_CHARS else 0x20 for b in range(256))
 
 
-_B64_ESCAPE = re.compile(rb"%(?:2[bBfF]|3[dD]|24)")
+_URL_SEED = re.compile(rb"%(?:2[bBfF]|3[dD]|24|[89a-fA-F][0-9a-fA-F])")
 
 
 def _url_runs(data: bytes) -> Iterator[Region]:
-    """Runs of URL characters with two percent escapes, or one of a base64 character (`+ / = $`):
-    `=` and `&` end a run, so each form field or query value is its own region."""
-    classes = data.translate(_URL_CLASS)
+    """Runs of URL characters around an escape of a base64 character (`+ / = $`) or of a byte
+    above 0x7F: `=` and `&` end a run, so each form field or query value is its own region.
+    Escaped spaces and punctuation alone leave encoded text readable to the needles."""
+    classes = b""
     pos = 0
-    while (i := data.find(b"%", pos)) >= 0:
-        s = classes.rfind(b" ", 0, i) + 1
-        e = classes.find(b" ", i)
+    for m in _URL_SEED.finditer(data):
+        if m.start() < pos:
+            continue
+        if not classes:
+            classes = data.translate(_URL_CLASS)
+        s = classes.rfind(b" ", 0, m.start()) + 1
+        e = classes.find(b" ", m.start())
         e = len(data) if e < 0 else e
-        if e - s >= MIN_RUN and (data.count(b"%", s, e) >= 2 or _B64_ESCAPE.search(data, s, e)):
+        if e - s >= MIN_RUN:
             yield Region("url", s, e, data[s:e])
         pos = e
 
@@ -266,7 +271,32 @@ def _mostly_printable(data: bytes) -> bool:
     return bool(data) and len(data.translate(None, _PRINTABLE)) <= len(data) * (1 - PRINTABLE_SHARE)
 
 
-@register("base64", ("text",), lambda run: b"$" not in run and not _all_hex(run))
+# The first character of a base64 group holds the top six bits of its first byte: below 0x80 it is
+# one of A-Z a-f. Text (and text XORed with a key below 0x80) gives only those, text XORed with a
+# key of 0x80 or more never does; random bytes give both. Compressed data is known by its header.
+_LOW_FIRST = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
+_HIGH_FIRST = bytes(c for c in _B64_CHARS if c not in _LOW_FIRST)
+_MAGIC_B64 = (b"H4sI", b"eA", b"eF", b"eJ", b"eN", b"eL")  # gzip; zlib at each compression level
+
+
+def _base64_shaped(run: bytes) -> bool:
+    """Worth decoding: short, or text-like (or XORed text) underneath at some alignment, or compressed."""
+    if b"$" in run or _all_hex(run):
+        return False
+    if len(run) < 64:
+        return True
+    body = run.rstrip(b"=")
+    for k in range(4):
+        firsts = body[k:k + 4096:4]  # a prefix tells: text underneath shows from its start
+        slack = len(firsts) // 50
+        if len(firsts.translate(None, _LOW_FIRST)) <= slack or len(firsts.translate(None, _HIGH_FIRST)) <= slack:
+            return True
+        if body[k:].startswith(_MAGIC_B64):
+            return True
+    return False
+
+
+@register("base64", ("text",), _base64_shaped)
 def _base64(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
     """Standard and URL-safe alphabets, any alignment: the run may start mid-group when the text
     before it (a key, a prefix) shares the alphabet. Offsets other than 0 are kept only when they
@@ -335,8 +365,12 @@ def _lz_probe(values: list[int], reset: int) -> bool:
 
 
 @lru_cache(maxsize=4)
-def _lz_index(alphabet: str) -> dict[str, int]:
-    return {c: i for i, c in enumerate(alphabet)}
+def _lz_table(alphabet: str) -> bytes:
+    """Character -> its value in the alphabet, 0xFF for characters outside it (one translate)."""
+    table = bytearray(b"\xff" * 256)
+    for i, c in enumerate(alphabet.encode()):
+        table[c] = i
+    return bytes(table)
 
 
 def _lz_text(out: str) -> bytes:
@@ -344,19 +378,16 @@ def _lz_text(out: str) -> bytes:
     return out.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
 
 
-@register("lzstring", ("text",), lambda run: _lz_alphabet(run) is not None)
+@register("lzstring", ("text",), lambda run: not _all_hex(run) and _lz_alphabet(run) is not None)
 def _lz_base64(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
     """lz-string's compressToBase64 and compressToEncodedURIComponent forms."""
-    index = _lz_index(_lz_alphabet(run))
-    text = run.decode("ascii").rstrip("=")
-    if index.get(text[0], 16) & 16:
+    mapped = run.rstrip(b"=")[:LZ_MAX_CHARS].translate(_lz_table(_lz_alphabet(run)))
+    if mapped[0] & 16 or b"\xff" in mapped:
         return  # the first code must be 0 or 1 (a character): its second bit is the value's 0x10
-    values = [index[c] for c in text[:LZ_PROBE] if c in index]
-    if len(values) != min(len(text), LZ_PROBE) or not _lz_probe(values, 32):
+    if not _lz_probe(list(mapped[:LZ_PROBE]), 32):
         return
-    values = [index[c] for c in text[:LZ_MAX_CHARS] if c in index]
-    if len(values) != min(len(text), LZ_MAX_CHARS):
-        return
+    values = list(mapped)
+    text = run.rstrip(b"=")
     out, ran_out = _lz_read(values, 32)
     if ran_out and len(text) > LZ_MAX_CHARS:
         ctx.budget.note(f"lz-string stream of more than {LZ_MAX_CHARS} characters not decompressed")
@@ -403,7 +434,6 @@ def _lz_utf16(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
             out = lz_decompress(values, reset)
             if out:
                 yield _lz_text(out)
-                return
 
 
 _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
@@ -436,8 +466,9 @@ def _xor(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
         return
     # Text XORed with one key keeps one value of the top bit in nearly every byte (printable ASCII
     # has it clear); random and compressed bytes have it set about half the time.
-    high = len(region) - len(region.translate(None, _HIGH))
-    if len(region) // 10 < high < len(region) - len(region) // 10:
+    head = region[:4096]
+    high = len(head) - len(head.translate(None, _HIGH))
+    if len(head) // 10 < high < len(head) - len(head) // 10:
         return
     big = int.from_bytes(region, "big")
     neighbours = (big ^ (big >> 8)).to_bytes(len(region), "big")

@@ -1,0 +1,286 @@
+"""The decoding search: composed encodings, real library formats (rrweb packed events, lz-string),
+the work budget, and property tests over random chains of encodings (pure, no browser)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import random
+import urllib.parse
+import zlib
+from pathlib import Path
+
+import lzstring
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from audit.detect import search
+from audit.detect.match import find_card, scan_card
+from audit.evidence import Card
+
+CARD = Card(number="4000056655665556", cvc="123", expiry="12/34")
+N = "4000056655665556"
+VECTORS = json.loads((Path(__file__).parent / "data" / "lzstring_vectors.json").read_text())["vectors"]
+
+
+def numbers(data: bytes | str) -> set[str]:
+    return {m.encoding for m in find_card(data, CARD) if m.field == "number"}
+
+
+def b64(data: bytes) -> bytes:
+    return base64.b64encode(data)
+
+
+def xor(data: bytes, key: int) -> bytes:
+    return bytes(b ^ key for b in data)
+
+
+def latin1_json(data: bytes) -> bytes:
+    """A binary string as JSON carries it: JSON.stringify of String.fromCharCode(...bytes), sent as UTF-8."""
+    return json.dumps(data.decode("latin-1"), ensure_ascii=False).encode("utf-8")
+
+
+PAYLOAD = json.dumps({"card": {"number": N, "exp": "12/34"}, "t": 1733000000}).encode()
+
+
+# -- composed encodings: the chain, outermost first --------------------------------------------
+@pytest.mark.parametrize("label,body", [
+    ("hex>base64", b'{"d":"' + b64(PAYLOAD).hex().encode() + b'"}'),
+    ("hex>base64", b"t=" + b64(PAYLOAD).hex().upper().encode()),
+    ("hex>reversed", b"id=" + N[::-1].encode().hex().encode() + b"&e=12%2F34"),
+    ("base64>xor", b"sid=1&d=" + b64(xor(PAYLOAD, 0x4B))),
+    ("base64>xor", b64(xor(PAYLOAD, 0xA7))),
+    ("base64>xor", b64(xor(PAYLOAD, 0x01))),
+    ("hex>xor", xor(PAYLOAD, 0x99).hex().encode()),
+    ("base64>base64>xor", b64(b64(xor(PAYLOAD, 0x20)))),
+    ("json>deflate", b'{"events":[' + latin1_json(zlib.compress(PAYLOAD)) + b"]}"),
+    ("json>gzip", b'{"blob":' + latin1_json(gzip.compress(PAYLOAD)) + b"}"),
+    ("char-codes>base64", json.dumps([ord(c) for c in b64(PAYLOAD).decode()]).encode()),
+    ("utf16>base64", b64(PAYLOAD).decode().encode("utf-16-le")),
+    ("lzstring", json.dumps({"data": lzstring.LZString.compressToBase64(PAYLOAD.decode())}).encode()),
+    ("lzstring", b"https://e.example/i?d=" + lzstring.LZString.compressToEncodedURIComponent(PAYLOAD.decode()).encode()),
+    ("base64>hex>base64", b64(b64(PAYLOAD).hex().encode())),
+])
+def test_composed_encoding_found_with_its_chain(label: str, body: bytes) -> None:
+    assert label in numbers(body)
+
+
+def test_url_encoded_lz_string_is_unescaped_first() -> None:
+    text = lzstring.LZString.compressToBase64(json.dumps([{"event": "pay", "props": {"n": N, "pad": "x" * 7}}]))
+    assert "+" in text or "/" in text or text.endswith("=")
+    body = b"data=" + urllib.parse.quote(text, safe="").encode()
+    assert numbers(body) & {"url>lzstring", "lzstring"}
+
+
+# -- lz-string: the PyPI port, checked against vectors made by the JavaScript original ---------
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v["input"][:20] or "empty")
+def test_lz_string_matches_the_javascript_original(vector: dict[str, str]) -> None:
+    expected = vector["input"]
+    assert lzstring.LZString.compressToBase64(expected) == vector["base64"] or not expected.isascii()
+    for key, alphabet, reset, shift in (("base64", lzstring.keyStrBase64, 32, 0),
+                                        ("uri", lzstring.keyStrUriSafe, 32, 0)):
+        values = [alphabet.index(c) for c in vector[key].rstrip("=" if key == "base64" else "")]
+        got = search.lz_decompress(values, reset) or ""
+        assert search._lz_text(got).decode() == expected, key
+    utf16 = [ord(c) - 32 for c in vector["utf16"]]
+    assert search._lz_text(search.lz_decompress(utf16, 16384) or "").decode() == expected
+    raw = list(vector["raw"].encode("utf-16-le", "surrogatepass"))
+    units = [raw[i] | raw[i + 1] << 8 for i in range(0, len(raw), 2)]
+    assert search._lz_text(search.lz_decompress(units, 32768) or "").decode() == expected
+
+
+def test_lz_string_utf16_forms_in_json_found() -> None:
+    text = json.dumps({"card": N})
+    for packed in (lzstring.LZString.compressToUTF16(text), ):
+        body = json.dumps({"q": packed}).encode()
+        assert "lzstring" in numbers(body)
+
+
+# -- session replay (rrweb's event format) -----------------------------------------------------
+def rrweb_input(node: int, text: str, t: int) -> dict:
+    """An IncrementalSnapshot (type 3) of source Input (5): rrweb records the field's whole value."""
+    return {"type": 3, "data": {"source": 5, "text": text, "isChecked": False, "id": node}, "timestamp": t}
+
+
+def typed(node: int, value: str) -> list[dict]:
+    return [rrweb_input(node, value[:i], 1733000000000 + i) for i in range(1, len(value) + 1)]
+
+
+def pack(event: dict) -> str:
+    """@rrweb/packer's pack: strFromU8(zlibSync(strToU8(JSON.stringify({...event, v: MARK}))), true)."""
+    return zlib.compress(json.dumps({**event, "v": "v1"}, separators=(",", ":")).encode()).decode("latin-1")
+
+
+CARD_TYPING = typed(31, "4000 0566 5566 5556") + typed(32, "12 / 34") + typed(33, "123")
+
+
+def test_rrweb_plain_events_caught() -> None:
+    assert numbers(json.dumps({"events": CARD_TYPING}).encode())
+
+
+def test_rrweb_packed_events_caught() -> None:
+    body = json.dumps({"events": [pack(e) for e in CARD_TYPING]}, ensure_ascii=False).encode()
+    assert "json>deflate" in numbers(body)
+    ascii_body = json.dumps({"events": [pack(e) for e in CARD_TYPING]}).encode()  # \u00XX everywhere
+    assert "json>deflate" in numbers(ascii_body)
+
+
+def test_rrweb_masked_recording_clean() -> None:
+    masked = typed(31, "*" * 19) + typed(32, "*" * 7) + typed(33, "***") + typed(12, "Jo Payer")
+    for body in (json.dumps({"events": masked}).encode(),
+                 json.dumps({"events": [pack(e) for e in masked]}, ensure_ascii=False).encode()):
+        assert find_card(body, CARD) == []
+
+
+def test_rrweb_recording_of_processor_frame_page_clean() -> None:
+    """Card fields in the processor's cross-origin iframe: the recorder sees an iframe node and the
+    page's own fields, never the card."""
+    snapshot = {"type": 2, "data": {"node": {"type": 0, "childNodes": [
+        {"type": 2, "tagName": "iframe", "attributes": {"src": "https://js.stripe.com/v3/elements-inner-card.html",
+                                                       "name": "__privateStripeFrame5"}, "childNodes": [], "id": 40}],
+        "id": 1}}, "timestamp": 1733000000000}
+    events = [snapshot] + typed(12, "Jo Payer") + typed(13, "jo@example.com") + \
+        [{"type": 3, "data": {"source": 2, "type": 2, "id": 40, "x": 120, "y": 300}, "timestamp": 1733000000900}]
+    for body in (json.dumps({"events": events}).encode(),
+                 json.dumps({"events": [pack(e) for e in events]}, ensure_ascii=False).encode()):
+        assert find_card(body, CARD) == []
+
+
+# -- the budget ---------------------------------------------------------------------------------
+def test_budget_exhaustion_is_reported_not_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "BUDGET_FLOOR", 4096)
+    monkeypatch.setattr(search, "BUDGET_FACTOR", 1)
+    body = b64(b64(b64(random.Random(3).randbytes(6000))))
+    scan = scan_card(body, CARD)
+    assert scan.matches == [] and scan.unsearched
+    assert "budget" in " ".join(scan.unsearched)
+
+
+def test_ordinary_bodies_fit_the_budget() -> None:
+    rng = random.Random(5)
+    for body in (b64(rng.randbytes(750_000)), json.dumps({"v": [rng.random() for _ in range(5000)]}).encode(),
+                 gzip.compress(b64(rng.randbytes(100_000)))):
+        assert scan_card(body, CARD).unsearched == ()
+
+
+# -- property tests -----------------------------------------------------------------------------
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# name -> (transform, needs text input, may be the outermost layer); XOR is applied in `apply`
+TRANSFORMS = {
+    "base64": (b64, False, True),
+    "base64url": (lambda d: base64.urlsafe_b64encode(d).rstrip(b"="), False, True),
+    "hex": (lambda d: d.hex().encode(), False, True),
+    "url": (lambda d: urllib.parse.quote_from_bytes(d).encode(), False, True),
+    "deflate": (zlib.compress, False, True),
+    "gzip": (gzip.compress, False, True),
+    "json-latin1": (latin1_json, False, True),
+    "lzstring": (lambda d: lzstring.LZString.compressToBase64(d.decode()).encode(), True, True),
+    "char-codes": (lambda d: json.dumps([ord(c) for c in d.decode()]).encode(), True, True),
+    "xor": (None, False, False),
+}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=12),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids, max_size=4),
+    max_leaves=8)
+
+
+@st.composite
+def chains(draw) -> list[tuple[str, int]]:
+    names = draw(st.lists(st.sampled_from(sorted(set(TRANSFORMS) - {"xor"})), min_size=1, max_size=3))
+    if draw(st.booleans()) and len(names) < 3 and names[0] in ("base64", "hex", "base64url"):
+        # XOR straight over the data (a key is accepted when its output shows the number), sent
+        # inside a text encoding, never raw
+        names.insert(0, "xor")
+    keys = [draw(st.integers(1, 255)) for _ in names]
+    return list(zip(names, keys))
+
+
+def apply(chain: list[tuple[str, int]], data: bytes) -> bytes:
+    for name, key in chain:
+        fn, needs_text, _ = TRANSFORMS[name]
+        if name == "xor":
+            data = xor(data, key)
+        elif needs_text and not _is_utf8(data):
+            data = fn(b64(data))  # lz-string and character codes take text: base64 first, as a page would
+        else:
+            data = fn(data)
+    return data
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=json_values, chain=chains(), spaced=st.booleans(), reverse=st.booleans())
+def test_random_chain_over_json_with_the_canary_is_found(doc, chain, spaced, reverse) -> None:
+    number = "4000 0566 5566 5556" if spaced else N
+    text = json.dumps({"meta": doc, "cc": number[::-1] if reverse else number})
+    body = apply(chain, text.encode())
+    assert numbers(body), (chain, body[:200])
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+@st.composite
+def other_luhn_numbers(draw) -> str:
+    body = draw(st.text("0123456789", min_size=15, max_size=15))
+    for last in "0123456789":
+        if _luhn_ok(body + last) and body + last != N:
+            return body + last
+    return "4242424242424242"
+
+
+near_misses = st.one_of(
+    other_luhn_numbers(),
+    st.permutations(["4000", "0566", "5566", "5556"]).filter(lambda g: g != ["4000", "0566", "5566", "5556"])
+      .map("".join),
+    st.just("400005******5556"), st.just("400005 5556"), st.just("4000 05•• •••• 5556"),
+    st.just("exp 12/34 cvc 123"),
+    st.lists(st.integers(0, 10**12), min_size=1, max_size=20).map(json.dumps),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(miss=near_misses, doc=json_values, chain=chains())
+def test_near_misses_stay_clean(miss, doc, chain) -> None:
+    body = apply(chain, json.dumps({"meta": doc, "value": miss, "total": "$123.00", "due": "12/34"}).encode())
+    assert not numbers(body), (miss, chain)
+
+
+def test_unsearched_body_is_in_result_json_and_makes_a_clean_run_inconclusive(monkeypatch) -> None:
+    from audit.detect.policy import HostPolicy
+    from audit.evidence import Evidence, FrameRecord, RequestRecord, StepRecord
+    from audit.result import build_result
+
+    monkeypatch.setattr(search, "BUDGET_FLOOR", 4096)
+    monkeypatch.setattr(search, "BUDGET_FACTOR", 1)
+    body = b64(b64(b64(random.Random(3).randbytes(6000))))
+    req = RequestRecord("r1", "POST", "https://stats.example.net/c", "stats.example.net", "fetch",
+                        "https://shop.example.test/pay", "page", body_b64=base64.b64encode(body).decode())
+    frames = (FrameRecord(0, "https://shop.example.test/pay", "shop.example.test", None),
+              FrameRecord(1, "https://js.stripe.com/v3/card.html", "js.stripe.com", 0,
+                          card_inputs=("number",), typed_fields=("number",)))
+    evidence = Evidence("s", "s.yaml", "stripe", "https://shop.example.test/pay", CARD, "2026-11-27T00:00:00Z",
+                        completed=True, steps=(StepRecord("goto", "https://shop.example.test/pay", True),),
+                        frames=frames, requests=(req,))
+    policy = HostPolicy(card_data_hosts=("api.stripe.com",), card_frame_hosts=("js.stripe.com",),
+                        processor_hosts=("api.stripe.com", "js.stripe.com"), merchant_domain="example.test")
+    result = build_result(evidence, policy)
+    (entry,) = result["search"]["unsearched"]
+    assert entry["request_id"] == "r1" and entry["location"] == "body" and "budget" in entry["reason"]
+    assert result["verdict"] == "inconclusive"
+    assert any("not searched to the end" in e["message"] for e in result["errors"])
+    assert result["requests"][0]["card_fields"] == []
