@@ -96,20 +96,23 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
     # Inline type test: this runs once per captured body, tens of thousands of times per run.
     bufs = [x if type(x) is bytes else _as_bytes(x) for x in items]
     hits_by_item: dict[int, list[tuple[int, int]]] = {}
-    raw = pats.scan(bufs)
+    # A newline before each body: no pattern runs from one body into the next, and a run of
+    # encoded text at the start of a body has a start to be seen.
+    laid = [piece for buf in bufs for piece in (b"\n", buf)]
+    raw = pats.scan(laid)
     if raw:
-        ends = list(accumulate(map(len, bufs)))
+        ends = list(accumulate(map(len, laid)))
         for pid, end in raw:
-            i = bisect_right(ends, end - 1)  # the buffer holding the hit's last byte
-            base = ends[i] - len(bufs[i])
-            hits_by_item.setdefault(i, []).append((pid, end - base))
+            j = bisect_right(ends, end - 1)  # the piece holding the hit's last byte
+            if j % 2:
+                hits_by_item.setdefault(j // 2, []).append((pid, end - (ends[j] - len(laid[j]))))
     results: list[Scan] = []
     forms = tuple(pats.forms) + tuple(f[::-1] for f in pats.forms)
     for i, buf in enumerate(bufs):
         hits = hits_by_item.get(i)
-        if hits is None and not (not buf[:64].isascii() and looks_compressed(buf)) \
-                and next(candidate_regions(buf, True), None) is None:
-            results.append(Scan([]))
+        if hits is None and (buf.isascii() and b"\x00" not in buf or
+                             not looks_compressed(buf) and next(candidate_regions(buf, True), None) is None):
+            results.append(Scan([]))  # no needle, no shape the search starts from
             continue
         budget = Budget.for_body(len(buf))
         try:
@@ -172,6 +175,8 @@ def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
                 label = "" if depth else (container_label(data, v0) or
                                           ("url" if b"%" in data[span[0]:span[1]] else "plain"))
                 keyed[(info.field, v0)] = _Hit(info.field, label, v0, end)
+        elif info.kind == "shape":
+            continue  # the search below looks at the whole layer
         elif depth < MAX_DEPTH:
             found.extend(_decode_trigger(data, card, pats, depth, info.layer, end, info.length, done, ctx))
     found.extend(numbers)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from audit.evidence import Card
+from audit.detect.search import URL_SEED
 
 try:  # hyperscan is the fast path; the pure-Python scanner below keeps results identical without it
     import hyperscan
@@ -51,7 +52,7 @@ KEY_VALUE_SEP = _CLOSE + rb"{0,3}\s{0,3}(?:[:=]|%3[aAdD])\s{0,3}" + _OPEN + rb"?
 
 @dataclass(frozen=True)
 class PatternInfo:
-    kind: str          # "direct" | "digest" | "trigger"
+    kind: str          # "direct" | "digest" | "trigger" | "shape" (where the decoding search may start)
     field: str         # card field a direct/digest hit stands for
     layer: str         # trigger: decoder to run; digest: encoding label
     length: int = 0    # literal length (digest, literal triggers); 0 for regexes
@@ -213,6 +214,15 @@ class CardPatterns:
         for needle, label in sorted(digests.items()):
             self._add(_lit(needle), PatternInfo("digest", "number", label, length=len(needle),
                                                 literal=needle))
+
+        # Shapes the decoding search starts from (`audit.detect.search`): the start of a run of
+        # base64 / hex / lz-string text, percent escapes (`search.URL_SEED`), a JSON \u escape, an array of character codes. A body with none of them (and plain
+        # ASCII) has nothing for the search, so it costs nothing past this scan.
+        for expr in (rb"[^A-Za-z0-9+/_$\-][A-Za-z0-9+/_$\-]{20}",
+                     URL_SEED,
+                     rb"\\u[0-9a-fA-F]{4}",
+                     rb"\[\s*\d{2,5}\s*,\s*\d{2,5}\s*,\s*\d{2,5}\s*,"):
+            self._add(expr, PatternInfo("shape", "", "search"))
 
         # CVC / expiry as the value of a card-ish key, in JSON, form or query syntax.
         cvc = re.escape(self.card.cvc.strip()).encode()

@@ -165,13 +165,15 @@ _URL_CHARS = _B64_CHARS + b"%.~!*'()"
 _URL_CLASS = bytes(0x61 if b in _URL_CHARS else 0x20 for b in range(256))
 
 
-_URL_SEED = re.compile(rb"%(?:2[bBfF]|3[dD]|24|[89a-fA-F][0-9a-fA-F])")
+# An escape of a base64 character or of a byte above 0x7F, or two escapes close together.
+URL_SEED = rb"%(?:2[bBfF]|3[dD]|24|[89a-fA-F][0-9a-fA-F])|%[0-9A-Fa-f]{2}[^%&=\s]{0,3}%[0-9A-Fa-f]{2}"
+_URL_SEED = re.compile(URL_SEED)
 
 
 def _url_runs(data: bytes) -> Iterator[Region]:
-    """Runs of URL characters around an escape of a base64 character (`+ / = $`) or of a byte
-    above 0x7F: `=` and `&` end a run, so each form field or query value is its own region.
-    Escaped spaces and punctuation alone leave encoded text readable to the needles."""
+    """Runs of URL characters around an escape of a base64 character (`+ / = $`), of a byte above
+    0x7F, or two escapes close together: `=` and `&` end a run, so each form field or query value
+    is its own region. A lone escaped space leaves encoded text readable to the needles."""
     classes = b""
     pos = 0
     for m in _URL_SEED.finditer(data):
