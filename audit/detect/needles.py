@@ -215,11 +215,11 @@ class CardPatterns:
             self._add(_lit(needle), PatternInfo("digest", "number", label, length=len(needle),
                                                 literal=needle))
 
-        # Shapes the decoding search starts from (`audit.detect.search`): the start of a run of
-        # base64 / hex / lz-string text, percent escapes (`search.URL_SEED`), a JSON \u escape, an array of character codes. A body with none of them (and plain
-        # ASCII) has nothing for the search, so it costs nothing past this scan.
-        for expr in (rb"[^A-Za-z0-9+/_$\-][A-Za-z0-9+/_$\-]{20}",
-                     URL_SEED,
+        # Shapes the decoding search starts from (`audit.detect.search`), each behind a literal so
+        # the scan keeps its speed: percent escapes (`search.URL_SEED`), a JSON \u escape, an array
+        # of character codes. Runs of encoded text are found apart (`search.has_text_run`): a
+        # character-class repeat here would slow the whole scan.
+        for expr in (URL_SEED,
                      rb"\\u[0-9a-fA-F]{4}",
                      rb"\[\s*\d{2,5}\s*,\s*\d{2,5}\s*,\s*\d{2,5}\s*,"):
             self._add(expr, PatternInfo("shape", "", "search"))

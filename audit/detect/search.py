@@ -147,6 +147,10 @@ def is_text(data: bytes) -> bool:
     return True
 
 
+def has_text_run(data: bytes) -> bool:
+    return data.translate(_CLASS).find(_RUN_SEED) >= 0
+
+
 def _text_runs(data: bytes) -> Iterator[Region]:
     classes = data.translate(_CLASS)
     pos = 0
@@ -273,27 +277,22 @@ def _mostly_printable(data: bytes) -> bool:
     return bool(data) and len(data.translate(None, _PRINTABLE)) <= len(data) * (1 - PRINTABLE_SHARE)
 
 
-# The first character of a base64 group holds the top six bits of its first byte: below 0x80 it is
-# one of A-Z a-f. Text (and text XORed with a key below 0x80) gives only those, text XORed with a
-# key of 0x80 or more never does; random bytes give both. Compressed data is known by its header.
-_LOW_FIRST = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
-_HIGH_FIRST = bytes(c for c in _B64_CHARS if c not in _LOW_FIRST)
+# The first character of a base64 group holds the top six bits of the group's first byte. Over
+# random bytes all 64 values turn up; text (ASCII or UTF-8, and text XORed with one key, which only
+# renames the values) uses far fewer. Compressed data is known by its header instead.
 _MAGIC_B64 = (b"H4sI", b"eA", b"eF", b"eJ", b"eN", b"eL")  # gzip; zlib at each compression level
 
 
 def _base64_shaped(run: bytes) -> bool:
-    """Worth decoding: short, or text-like (or XORed text) underneath at some alignment, or compressed."""
+    """Worth decoding: short, or text-like underneath at some alignment, or compressed."""
     if b"$" in run or _all_hex(run):
         return False
-    if len(run) < 64:
-        return True
     body = run.rstrip(b"=")
+    if len(body) < 512:
+        return True
     for k in range(4):
-        firsts = body[k:k + 4096:4]  # a prefix tells: text underneath shows from its start
-        slack = len(firsts) // 50
-        if len(firsts.translate(None, _LOW_FIRST)) <= slack or len(firsts.translate(None, _HIGH_FIRST)) <= slack:
-            return True
-        if body[k:].startswith(_MAGIC_B64):
+        # 128+ groups: random data shows ~56 or more of the 64 values, text at most ~45
+        if len(set(body[k:k + 1024:4])) <= 48 or body[k:].startswith(_MAGIC_B64):
             return True
     return False
 
