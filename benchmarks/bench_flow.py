@@ -64,7 +64,8 @@ def audited_run(quiet_ms: int | None) -> float:
     if quiet_ms is not None:
         settle = scenario.settle.model_copy(update={"quiet_ms": quiet_ms})
         scenario = scenario.model_copy(update={"settle": settle, "settle_ms": None})
-    config = load_config(None)
+    # The deadline is for hostile pages; on a loaded machine it must not cut a timed run short.
+    config = load_config(None).with_overrides(run_timeout_ms=600000)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         result, _ = audit_scenario(scenario, config, Path(out))
