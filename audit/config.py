@@ -39,6 +39,10 @@ class BrowserConfig(BaseModel):
     trace: Recording = "off"
     video: Recording = "off"
     connect: str | None = None                   # ws endpoint of a remote Playwright server
+    # "both": the page layer and the browser's network stack (NetLog) witness every request; a
+    # remote browser has no readable NetLog, so a `connect:` run is inconclusive unless this says
+    # "page-only", the visible trade-off of auditing with one witness.
+    witness: Literal["both", "page-only"] = "both"
     args: list[NonEmptyStr] = []                 # extra browser flags
     workers: Annotated[int, Field(ge=1)] = 1
     settle_ms: Annotated[int, Field(ge=0, le=30000)] | None = None  # overrides the scenarios'

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Where a request (or console line, or frame) came from.
-SOURCES = ("page", "iframe", "popup", "worker", "service_worker")
+SOURCES = ("page", "iframe", "popup", "worker", "service_worker", "browser", "unknown")
 # The channel a piece of data left the browser on.
-CHANNELS = ("http", "websocket", "beacon", "dns", "webrtc", "storage", "console", "eventsource")
+CHANNELS = ("http", "websocket", "beacon", "dns", "webrtc", "storage", "console", "eventsource", "wire")
+# The two witnesses of what the browser sent: the page layer (Playwright's events and the page
+# instrumentation) and the browser's own network stack (Chromium's NetLog).
+WITNESSES = ("page", "network")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class RequestRecord:
     blocked_list: str | None = None  # the list that filter comes from
     redirected_from: str | None = None  # id of the request this one redirected from
     time: float = 0.0             # seconds since the run started
+    seen_by: tuple[str, ...] = ("page",)  # the witnesses that saw it (WITNESSES)
+    sender: str | None = None     # who sent it, when only the network stack saw it: the initiator's
+                                  # origin and top-level site, or "unknown sender"
 
     @property
     def body(self) -> bytes:
@@ -218,6 +224,25 @@ class DnsRecord:
 
 
 @dataclass(frozen=True)
+class WireRecord:
+    """The plaintext bytes the network stack sent over one connection (NetLog, TLS already
+    removed): HTTP/1.1 requests and their bodies, WebSocket frames, HTTP/2 frames. Searched as a
+    whole, whatever requests were parsed out of it."""
+
+    id: str                       # "c1", ... in order of first sight
+    host: str                     # the destination the connection was opened for
+    port: int | None = None
+    protocol: str = "http/1.1"    # http/1.1 | h2 | unknown (ALPN of the connection)
+    sent_b64: str = ""            # every plaintext byte sent, in order
+    request_ids: tuple[str, ...] = ()  # ids of the requests that went over it
+    time: float = 0.0
+
+    @property
+    def sent(self) -> bytes:
+        return base64.b64decode(self.sent_b64) if self.sent_b64 else b""
+
+
+@dataclass(frozen=True)
 class StepRecord:
     action: str
     target: str
@@ -241,7 +266,8 @@ class CaptureRecord:
     `complete` is false when capture had to stop before the page was done: the network was still
     busy at the settle bound, the run reached its deadline, or card-audit was stopped. `reason`
     says which. `on_bound` is the scenario's choice for an incomplete capture (`inconclusive`, or
-    `judge` what was seen)."""
+    `judge` what was seen). `witnesses` are those the run had (WITNESSES): a NetLog that is
+    missing or cut short makes capture incomplete too, and says so in `reason`."""
 
     witnesses: tuple[str, ...] = ("page",)
     complete: bool = True
@@ -274,6 +300,7 @@ class Evidence:
     card_forms: tuple[CardFormRecord, ...] = ()
     keystrokes: tuple[KeystrokeRecord, ...] = ()
     evasions_open: tuple[str, ...] = ()  # ways a page can still tell this browser from a payer's
+    wire: tuple[WireRecord, ...] = ()
     page_headers: dict[str, str] = field(default_factory=dict)  # response headers of the start page
     screenshots: tuple[str, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
@@ -306,6 +333,7 @@ def _build(cls: type, data: Any) -> Any:
         "adblock_lists": FilterListRecord, "hidden": HiddenRecord,
         "capture": CaptureRecord,
         "card_forms": CardFormRecord, "keystrokes": KeystrokeRecord,
+        "wire": WireRecord,
     }
     for name, value in data.items():
         if name not in hints:

@@ -78,3 +78,48 @@ def redact_headers(headers: Mapping[str, V], keep: Callable[[V], bool] | None = 
     `keep` says must stay (one that carries the canary card is evidence, and the canary is no secret)."""
     return {k: (REDACTED if k.lower() in SECRET_HEADERS and not (keep and keep(v)) else v)
             for k, v in headers.items()}
+
+
+_SECRET_LINE = re.compile(rb"(?im)^(cookie|authorization|proxy-authorization):[ \t]*([^\r\n]*)")
+
+
+def redact_wire(data: bytes, protocol: str, keep: Callable[[str], bool] | None = None) -> bytes:
+    """Sent bytes with cookie and credential header values replaced, as `redact_headers` does for
+    parsed headers. HTTP/1.1 heads are plain text; HTTP/2 header blocks are decoded, redacted and
+    encoded again (HPACK), their frames rebuilt."""
+    if protocol == "h2":
+        return _redact_h2(data, keep)
+
+    def one(m: re.Match[bytes]) -> bytes:
+        value = m.group(2).decode("latin-1")
+        return m.group(0) if keep and keep(value) else m.group(1) + b": " + REDACTED.encode()
+    return _SECRET_LINE.sub(one, data)
+
+
+def _redact_h2(data: bytes, keep: Callable[[str], bool] | None) -> bytes:
+    import struct
+
+    from hpack import Decoder, Encoder
+
+    from .wireformat import H2_PREFACE, h2_frames
+
+    decoder, encoder = Decoder(), Encoder()
+    out = bytearray(H2_PREFACE if data.startswith(H2_PREFACE) else b"")
+    for kind, flags, stream, payload in h2_frames(data):
+        if kind == 0x1 and flags & 0x4:  # a whole header block (END_HEADERS)
+            if flags & 0x8 and payload:  # PADDED: the padding goes, and the flag with it
+                payload = payload[1:len(payload) - payload[0]] if payload[0] < len(payload) else b""
+                flags &= ~0x8
+            prefix, block = (payload[:5], payload[5:]) if flags & 0x20 else (b"", payload)
+            try:
+                headers = decoder.decode(block, raw=True)
+            except Exception:  # noqa: BLE001 - a block that cannot be decoded is dropped, not leaked
+                payload = prefix
+            else:
+                payload = prefix + encoder.encode(
+                    [(n, REDACTED.encode() if n.decode("latin-1").lower() in SECRET_HEADERS
+                      and not (keep and keep(v.decode("latin-1"))) else v) for n, v in headers])
+        elif kind in (0x1, 0x9):
+            payload = b""  # a block continued over frames: dropped rather than kept unredacted
+        out += len(payload).to_bytes(3, "big") + bytes([kind, flags]) + struct.pack("!I", stream) + payload
+    return bytes(out)

@@ -15,7 +15,7 @@ from .browser import BROWSER_OWN_HOSTS
 from .hosts import matches_any
 from .detect.match import find_card
 from .detect.policy import FLAGGED_FIELDS, SEVERITY_ORDER, Finding, HostPolicy, frame_host, judge
-from .redact import mask_foreign_cards, redact_headers
+from .redact import mask_foreign_cards, redact_headers, redact_wire
 
 SCHEMA = "card-audit/result/v1"
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3}
@@ -249,7 +249,12 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
             "party": policy.party(r.host), "card_fields": sorted(fields_by_request.get(r.id, ())),
             "headers": redact_headers(r.headers, keep), **_body_fields(r, sightings, canary),
             "response_headers": redact_headers(r.response_headers, keep), "redirected_from": r.redirected_from,
-            "time": r.time} for r in evidence.requests],
+            "time": r.time, "seen_by": list(r.seen_by), "sender": r.sender} for r in evidence.requests],
+        "capture": capture_summary(evidence),
+        "wire": [{"id": w.id, "host": w.host, "port": w.port, "protocol": w.protocol, "bytes": len(w.sent),
+                  "request_ids": list(w.request_ids), "time": w.time,
+                  "sent_b64": _mask_body(base64.b64encode(redact_wire(w.sent, w.protocol, keep)).decode(), canary)}
+                 for w in evidence.wire],
         "websockets": [{"id": w.id, "url": _mask_text(w.url, canary), "host": w.host, "page": w.page, "error": w.error,
                         "party": policy.party(w.host),
                         "frames": [{"direction": f.direction, "payload_b64": _mask_body(f.payload_b64, canary),
@@ -327,6 +332,9 @@ def evidence_from_result(result: dict[str, Any]) -> Evidence:
         "scripts": result.get("scripts", []), "storage": result.get("storage", []),
         "api_calls": result.get("api_calls", []), "page_headers": result.get("page_headers", {}),
         "dns": [{k: v for k, v in d.items() if k != "party"} for d in result.get("dns", [])],
+        "wire": [{k: v for k, v in w.items() if k != "bytes"} for w in result.get("wire", [])],
+        "capture": {k: v for k, v in (result.get("capture") or {}).items()
+                    if k in ("witnesses", "complete", "reason")},
         "screenshots": result.get("screenshots", []),
         "card_forms": result.get("card_forms", []), "keystrokes": result.get("keystrokes", []),
         "evasions_open": result.get("evasions_open", []),

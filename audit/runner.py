@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -81,8 +82,10 @@ class Run:
                 offline: bool, netlog: Path | None) -> Any:
         args = [*QUIET_ARGS, *STEALTH_ARGS, *self.config.args]
         if netlog is not None:
-            # Names the browser resolves and connects to: DNS exfiltration shows up here.
-            args += [f"--log-net-log={netlog}", "--net-log-capture-mode=Default"]
+            # The network witness: every request and every plaintext byte the network stack sends
+            # (capture/wire.py). QUIC is off so that every byte goes through TLS over TCP, whose
+            # plaintext the NetLog shows.
+            args += [f"--log-net-log={netlog}", "--net-log-capture-mode=Everything", "--disable-quic"]
         args.append("--host-resolver-rules=" + host_resolver_rules(hosts, offline))
         if spki:
             args.append("--ignore-certificate-errors-spki-list=" + spki)
@@ -179,9 +182,11 @@ class Run:
             except Exception as exc:  # noqa: BLE001 - keep what was recorded; the run is inconclusive
                 self.recording.session.error("browser", f"the run broke: {_first_line(exc)}")
                 completed = False
-            # Exported before the browser closes: closing is not a crash.
+            # The page layer is read before the browser closes (closing is not a crash); the
+            # NetLog is whole only once it has.
+            close = lambda: (_quietly(context.close), _quietly(browser.close))  # noqa: E731
             with self._phase("reading what was recorded", 60):
-                return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name)
+                return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name, close)
         finally:
             with self._phase("closing the browser", 30):
                 try:
@@ -203,13 +208,19 @@ class Run:
             hosts = {**world.host_map(), **hosts}
             spki, offline = world.spki_sha256, True
         playwright = stack.enter_context(sync_playwright())
-        netlog = None if self.config.connect else Path(stack.enter_context(TemporaryDirectory())) / "netlog.json"
+        no_netlog = bool(self.config.connect) or self.config.witness == "page-only"
+        netlog = None if no_netlog else Path(stack.enter_context(TemporaryDirectory())) / "netlog.json"
         browser = self._launch(stack, playwright, hosts, spki, offline, netlog)
         context = self._new_context(browser)
         stack.callback(_quietly, context.close)
         context.set_default_timeout(self._timeout())
         self._clock_installed = self._install_clock(context)
-        self.recording = Recording(context, self.progress, netlog, blocker=blocker, out_dir=self.out_dir)
+        one_witness = None if self.config.witness != "page-only" else (
+            "a remote browser keeps no NetLog card-audit can read (witness: page-only in "
+            "playwright.config.yaml)" if self.config.connect else
+            "witness: page-only in playwright.config.yaml, so the browser's network stack was not recorded")
+        self.recording = Recording(context, self.progress, netlog, blocker=blocker, out_dir=self.out_dir,
+                                   one_witness=one_witness)
         for message in self._early_errors:
             self.recording.session.error("browser", message)
         for message in self._early_notes:
@@ -218,7 +229,8 @@ class Run:
             self.recording.halted = self.watchdog.halted
         if self.config.trace != "off":
             context.tracing.start(screenshots=True, snapshots=True)
-        browser.on("disconnected", lambda _b: self.recording.session.error("browser", "the browser disconnected"))
+        browser.on("disconnected", lambda _b: self.recording.closing
+                   or self.recording.session.error("browser", "the browser disconnected"))
         return browser, context
 
     def _install_clock(self, context: Any) -> bool:
@@ -355,10 +367,19 @@ class Run:
             clock_forward_ms=rec.clock_forward_ms if rec else 0,
             quiet_ms=max(spec.quiet_ms, self.scenario.settle_ms or 0, self.config.settle_ms or 0))
 
+    @staticmethod
+    def _with_witnesses(capture: CaptureRecord, network: CaptureRecord | None) -> CaptureRecord:
+        """The settle's record of capture, with what the network witness says of itself."""
+        if network is None:
+            return capture
+        reasons = [r for r in (capture.reason, network.reason) if r]
+        return replace(capture, witnesses=network.witnesses, complete=capture.complete and network.complete,
+                       reason="; ".join(reasons) or None)
+
     def _evidence(self, card: Any, started_at: str, duration: float, completed: bool,
-                  browser_name: str) -> Evidence:
-        fields = self.recording.export() if self.recording else {}
-        fields["capture"] = self._capture()
+                  browser_name: str, close: Callable[[], Any] | None = None) -> Evidence:
+        fields = self.recording.export(close) if self.recording else {}
+        fields["capture"] = self._with_witnesses(self._capture(), fields.get("capture"))
         return Evidence(
             scenario_name=self.scenario.name, scenario_file=str(self.scenario.source_path),
             processor=self.scenario.processor, start_url=str(self.scenario.start_url), card=card,

@@ -43,7 +43,10 @@ def test_fetch(corpus):
 
 def test_xhr(corpus):
     result = corpus.result("ba-xhr-json")
-    (req,) = requests_to(result, "baways.com")
+    # The JSON POST needs a CORS preflight: the page layer never reports it, the network stack does.
+    (preflight,) = [r for r in requests_to(result, "baways.com") if r["method"] == "OPTIONS"]
+    assert preflight["seen_by"] == ["network"] and preflight["resource_type"] == "preflight"
+    (req,) = [r for r in requests_to(result, "baways.com") if r["method"] != "OPTIONS"]
     assert req["resource_type"] == "xhr" and "number" in req["card_fields"]
     assert any(a["kind"] == "xhr" and "baways.com" in a["url"] for a in result["api_calls"])
 

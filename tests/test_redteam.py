@@ -39,6 +39,11 @@ REQUIRED = {
     "fake overlay": "fake-overlay", "look-alike iframe": "lookalike-iframe", "keylogger": "keylogger",
     "silent under webdriver / HeadlessChrome": "bot-evasion", "Telegram bot": "telegram-bot",
     "Google Analytics abuse": "google-analytics-abuse",
+    "sendBeacon on pagehide during a receipt redirect": "receipt-redirect-beacon",
+    "fetch(keepalive) on pagehide during a receipt redirect": "receipt-redirect-keepalive",
+    "Image() to a path ending in /favicon.ico": "favicon-path", "card in the Referer": "referer-unsafe-url",
+    "<a ping> clicked by script": "anchor-ping", "CSS background-image URL": "css-background",
+    "worker importScripts URL": "worker-importscripts",
 }
 
 
@@ -223,3 +228,72 @@ def test_legitimate_keys_land_in_the_processor_frame(case: Case, corpus):
             assert keys["landed_host"] == keys["target_host"] == "js.stripe.com"
     assert [f for f in result["card_forms"] if not f["hidden"]][0]["host"] == "js.stripe.com"
     assert result["evasions_open"]
+
+# -- the second witness: what the browser's network stack saw ------------------------------------
+# (case, host, channel, where the card was, the witnesses that saw the request that carried it)
+WITNESSED = [
+    ("receipt-redirect-beacon", "leave-beacon.net", "beacon", "body", ["network"]),
+    ("receipt-redirect-keepalive", "leave-keepalive.net", "http", "body", ["network"]),
+    ("favicon-path", "ico-cdn.net", "http", "url", ["network"]),
+    ("referer-unsafe-url", "px.ref-leak.net", "http", "header:referer", ["page", "network"]),
+    ("referer-unsafe-url", MERCHANT, "http", "header:referer", ["network"]),
+    ("anchor-ping", "ping-relay.net", "beacon", "url", ["page", "network"]),
+    ("css-background", "bg-sprites.net", "http", "url", ["page", "network"]),
+    ("worker-importscripts", "lib-cdnjs.net", "http", "url", ["page", "network"]),
+    ("form-action-relay", "secure-pay-gateway.com", "http", "body", ["page", "network"]),
+]
+
+
+@pytest.mark.parametrize("name, host, channel, location, seen_by", WITNESSED, ids=lambda v: str(v))
+def test_what_only_the_network_stack_sees_is_caught(name, host, channel, location, seen_by, corpus):
+    result = corpus.result(name)
+    (finding,) = [f for f in egress(result) if f["host"] == host and f["field"] == "number"]
+    assert (finding["rule"], finding["channel"], finding["location"]) == ("card-data-egress", channel, location)
+    (request,) = [r for r in result["requests"] if r["id"] == finding["request_id"]]
+    assert request["seen_by"] == seen_by and request["host"] == host
+    if seen_by == ["network"]:
+        # The page layer never reported it; the network stack names who sent it.
+        assert request["sender"] and MERCHANT in request["sender"]
+        assert result["capture"]["network_only"] >= 1
+    # The server really got it, exactly as recorded.
+    got = [r for r in corpus.received(host) if r.url == request["url"].split("#")[0]]
+    assert got and got[0].method == request["method"]
+
+
+def test_every_run_had_both_witnesses_and_says_so(corpus):
+    for case in ALL:
+        result = corpus.result(case.name)
+        capture = result["capture"]
+        assert capture["witnesses"] == ["page", "network"] and capture["complete"], (case.name, capture)
+        assert capture["both"] + capture["page_only"] + capture["network_only"] == len(result["requests"])
+        assert all(r["seen_by"] for r in result["requests"])
+
+
+def test_nothing_a_collector_received_went_unrecorded(corpus):
+    """The ground truth: every request a case's own collector host received is in that case's
+    result.json, with its method and URL (hosts that one case alone sends to)."""
+    owners: dict[str, list[str]] = {}
+    for case in ALL:
+        for host in {e.host for e in case.egress if e.host in COLLECTORS}:
+            owners.setdefault(host, []).append(case.name)
+    checked = 0
+    for host, (name, *others) in owners.items():
+        if others:
+            continue
+        result = corpus.result(name)
+        recorded = {(r["method"], r["url"].split("#")[0]) for r in result["requests"]}
+        recorded |= {("GET", w["url"].replace("wss://", "https://", 1)) for w in result["websockets"]}
+        for got in corpus.received(host):
+            if got.method == "WS":
+                continue  # frames of a socket: the socket is recorded, each frame with it
+            assert (got.method, got.url) in recorded, f"{name}: {host} received {got.method} {got.url}"
+            checked += 1
+    assert checked >= 25
+
+
+def test_page_leave_beacon_without_card_stays_clean(corpus):
+    result = corpus.result("legit-receipt-redirect-beacon")
+    leave = [r for r in result["requests"] if r["host"] == "stats.example.net" and r["url"].endswith("/leave")]
+    assert leave and any(r["seen_by"] == ["network"] for r in leave)
+    assert all(b"page-leave" in base64.b64decode(r["body_b64"]) for r in leave)
+    assert [r for r in corpus.received("stats.example.net") if r.path == "/leave"]

@@ -149,12 +149,24 @@ def _config(path: Path, text: str) -> Path:
 def test_clean_scenario_through_a_remote_server(server, tmp_path):
     """The server launches the browser: `--unsafe` lets the client's `executablePath` (a path on the
     server's machine) and `args` (host mapping, quiet flags) through."""
-    config = _config(tmp_path / "remote.yaml", f"connect: {server.url}\nexecutable_path: {find_browser()}\n")
+    config = _config(tmp_path / "remote.yaml", f"connect: {server.url}\nexecutable_path: {find_browser()}\n"
+                     "witness: page-only\n")
     run = run_cli("run", CLEAN, "--config", config, out=tmp_path / "out")
     assert run.code == 0, run.stderr
     result = run.result
     assert result["verdict"] == "pass"
     assert result["summary"]["card_receivers"] == {"api.stripe.com": 1}
+    # One witness, said plainly: the trade-off the config chose.
+    capture = result["capture"]
+    assert capture["witnesses"] == ["page"] and "one witness" in capture["reason"]
+    assert capture["network_only"] == 0 and all(r["seen_by"] == ["page"] for r in result["requests"])
+    assert "one witness" in (tmp_path / "out/report.html").read_text()
+    # Without that line the same run has only one witness of what the browser sent: inconclusive.
+    config.write_text(f"connect: {server.url}\nexecutable_path: {find_browser()}\n")
+    run = run_cli("run", CLEAN, "--config", config, out=tmp_path / "out2")
+    assert run.code == 3, run.stderr
+    assert run.result["capture"]["complete"] is False
+    assert any("witness: page-only" in e["message"] for e in run.result["errors"])
 
 
 @pytest.mark.parametrize("server", [()], indirect=True)

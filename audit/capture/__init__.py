@@ -19,6 +19,7 @@ class Session:
 
     def __init__(self) -> None:
         self.t0 = time.monotonic()
+        self.wall_t0 = time.time()  # the same instant on the wall clock, for the NetLog's times
         self.last_activity = self.t0
         self._pages: dict[int, int] = {}  # id(page) -> index in order of first sight
         self.errors: list[ErrorRecord] = []
@@ -88,6 +89,11 @@ class Recorder:
         """Evidence fields this recorder fills, as plain records."""
         return {}
 
+    def finish(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Called once the browser is gone, with every other recorder's fields: fields to replace
+        or add (a witness that can only be read after the browser shut down)."""
+        return {}
+
     def on(self, fn: Any) -> Any:
         """Wrap an event handler so that a failure is recorded, not raised."""
         return lambda *args: self.session.guard(self.name, fn, *args)
@@ -113,7 +119,8 @@ def all_recorders(session: Session, **options: Any) -> list[Recorder]:
 
     recorders = [NetworkRecorder(session), WebSocketRecorder(session), ConsoleRecorder(session),
                  FrameRecorder(session, options.get("out_dir")), ScriptRecorder(session), StorageRecorder(session),
-                 InstrumentRecorder(session), NetLogRecorder(session, options.get("netlog_path"))]
+                 InstrumentRecorder(session), NetLogRecorder(session, options.get("netlog_path"),
+                                                                options.get("one_witness"))]
     if options.get("blocker") is not None:  # browsing as a payer with an ad blocker
         from .adblock import AdblockRecorder
         recorders.append(AdblockRecorder(session, options["blocker"]))

@@ -38,9 +38,15 @@ SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never go
 
 class Recording:
     def __init__(self, context: Any, progress: Callable[[str], None] | None = None,
-                 netlog_path: Path | None = None, blocker: Any = None, out_dir: Path | None = None) -> None:
+                 netlog_path: Path | None = None, blocker: Any = None, out_dir: Path | None = None,
+                 one_witness: str | None = "the browser was launched by the test itself, without "
+                                           "card-audit's NetLog") -> None:
+        """`netlog_path`: the NetLog the browser writes (the network witness). Without one, the
+        recording has one witness: `one_witness` says why, and None makes that a capture error."""
         self.session = Session()
-        self.recorders = all_recorders(self.session, netlog_path=netlog_path, blocker=blocker, out_dir=out_dir)
+        self.closing = False  # the run closes the browser itself: that is no crash
+        self.recorders = all_recorders(self.session, netlog_path=netlog_path, blocker=blocker, out_dir=out_dir,
+                                       one_witness=one_witness)
         self.pages: list[Any] = []
         self.notes: list[str] = []
         self.halted: str | None = None   # set when the browser was stopped: nothing is left to ask
@@ -189,8 +195,10 @@ class Recording:
                 pass
         self.settle(settle_ms, from_now=True, bound_s=bound_s)
 
-    def export(self) -> dict[str, Any]:
-        """Evidence fields from every recorder, plus errors and notes."""
+    def export(self, close_browser: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Evidence fields from every recorder, plus errors and notes. The page layer is read while
+        the browser is alive; then `close_browser` shuts it down, and the witnesses that can only be
+        read afterwards (the NetLog) complete the fields."""
         fields: dict[str, Any] = {}
         for recorder in self.recorders:
             exported = self.session.guard(recorder.name, recorder.export)
@@ -199,6 +207,13 @@ class Recording:
         for recorder in self.recorders:  # recorders that add to the others' records (the ad blocker's reasons)
             if hasattr(recorder, "annotate"):
                 fields = self.session.guard(recorder.name, recorder.annotate, fields) or fields
+        if close_browser is not None:
+            self.closing = True
+            close_browser()
+        for recorder in self.recorders:
+            finished = self.session.guard(recorder.name, recorder.finish, dict(fields))
+            if finished:
+                fields.update(finished)
         page_headers: dict[str, str] = {}
         for request in fields.get("requests", ()):
             if request.page == 0 and request.source == "page" and request.resource_type == "document" \

@@ -257,8 +257,8 @@ def unlisted_third_parties(evidence: Evidence, policy: HostPolicy) -> list[Findi
     processor's own frames are the processor's business and are not counted."""
     seen: dict[str, list[str]] = {}
     for req in evidence.requests:
-        if not req.host or policy.party(req.host) != "unlisted":
-            continue
+        if not req.host or policy.party(req.host) != "unlisted" or req.source == "browser":
+            continue  # the browser's own traffic is not the payment page talking
         if req.frame_url and policy.party(host_of(req.frame_url)) == "processor":
             continue
         seen.setdefault(req.host, []).append(req.id)

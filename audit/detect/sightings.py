@@ -12,10 +12,8 @@ from typing import Iterable
 from audit.evidence import Card, Evidence
 from audit.hosts import host_of
 from .match import CardMatch, find_card, find_split_number, scan_card
+from .wire import wire_hits
 
-# Headers the browser sets itself from the page's own location; the card in them is already
-# seen in the URL that caused them.
-SKIP_HEADERS = {"referer", "origin"}
 # Chromium's console wording for a request the page's CSP refused, old and new forms.
 CSP_LINE = re.compile(
     r"(?:Refused to (?:connect to|load(?: the)? \w+|frame|send form data to|create a worker from)|"
@@ -120,9 +118,9 @@ def _find(evidence: Evidence) -> list[Sighting]:
         out += host_hits
         if not host_hits:
             out += _scan(req.url.encode(), card, channel=channel, location="url", **common)
-        for name, value in req.headers.items():
-            if name.lower() not in SKIP_HEADERS:
-                out += _scan(value.encode(), card, channel=channel, location=f"header:{name.lower()}", **common)
+        for name, value in req.headers.items():  # every header: a card in the Referer or a
+            # Cookie reaches the host the request went to
+            out += _scan(value.encode(), card, channel=channel, location=f"header:{name.lower()}", **common)
         out += _scan(req.body, card, channel=channel, location="body", **common)
     for ws in evidence.websockets:
         common = dict(host=ws.host, url=ws.url, request_id=ws.id, channel="websocket")
@@ -171,6 +169,20 @@ def _find(evidence: Evidence) -> list[Sighting]:
         out += _scan(line.text.encode(), card, channel="console", host=host_of(line.frame_url or ""),
                      url=line.url, frame_url=line.frame_url, location="console")
     out += _split_sightings(evidence)
+    out += _wire_sightings(evidence, out)
+    return out
+
+
+def _wire_sightings(evidence: Evidence, found: list[Sighting]) -> list[Sighting]:
+    """The card in the bytes sent to a host where no recorded request or socket explains it."""
+    explained = {(s.host, s.field) for s in found if s.channel not in ("storage", "console")}
+    out = []
+    for wire, what, data, match in wire_hits(evidence.wire, evidence.card):
+        if (wire.host, match.field) in explained:
+            continue
+        out.append(Sighting(field=match.field, encoding=match.encoding, channel="wire", host=wire.host,
+                            url=None, location=f"connection {wire.id} ({wire.protocol}): {what}",
+                            excerpt=_excerpt(data, match), context_ok=match.context_ok))
     return out
 
 

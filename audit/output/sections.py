@@ -63,6 +63,7 @@ def overview(result: dict[str, Any]) -> dict[str, Any]:
         },
         "severity_counts": view.severity_counts(result),
         "capture": capture(result),
+        "witnesses": witnesses(result),
     }
 
 
@@ -86,6 +87,28 @@ def capture(result: dict[str, Any]) -> dict[str, Any]:
         "clock": (f"page clock moved {_duration_words(forward)} forward after the flow (timers due by then fired)"
                   if forward else ("page clock not moved" if cap else "")),
         "quiet": f"then {view.number(cap.get('quiet_ms')):.0f} ms of network quiet awaited" if cap else "",
+    }
+
+
+def witnesses(result: dict[str, Any]) -> dict[str, Any]:
+    """What the run could see: the witnesses, how many requests each saw, and the requests only the
+    browser's network stack saw (the page's own first; the browser's own traffic counted apart)."""
+    capture = view.as_dict(result.get("capture"))
+    requests = view.dicts(result.get("requests"))
+    network_only = [r for r in requests if view.strings(r.get("seen_by")) == ["network"]]
+    listed = [r for r in network_only if view.text(r.get("from")) != "browser"]
+    return {
+        "names": view.strings(capture.get("witnesses")) or ["page"],
+        "complete": capture.get("complete", True) is not False,
+        "reason": view.text(capture.get("reason")),
+        **{k: int(view.number(capture.get(k))) for k in ("both", "page_only", "network_only")},
+        "network_only_rows": [{
+            "id": view.text(r.get("id")), "anchor": anchor("req", r.get("id")),
+            "method": view.text(r.get("method"), "GET"), "url": view.text(r.get("url")),
+            "host": view.text(r.get("host")), "resource_type": view.text(r.get("resource_type")),
+            "sender": view.text(r.get("sender"), "unknown sender"), "failure": view.text(r.get("failure")),
+            "card_fields": view.strings(r.get("card_fields"))} for r in listed],
+        "browser_own": len(network_only) - len(listed),
     }
 
 
@@ -129,6 +152,7 @@ def _request_row(req: dict[str, Any], rules_by_request: dict[str, list[str]]) ->
         "headers": view.headers(req.get("headers")), "response_headers": view.headers(req.get("response_headers")),
         "body": body, "body_size": size, "body_truncated": size > BODY_PREVIEW_BYTES,
         "rules": rules_by_request.get(view.text(req.get("id")), []),
+        "seen_by": view.strings(req.get("seen_by")) or ["page"], "sender": view.text(req.get("sender")),
     }
 
 

@@ -153,6 +153,25 @@ SKIMMERS: tuple[Case, ...] = (
          (Egress("hash-match.net", "http", "sha256"),), (FORM,)),
     Case("telegram-bot", "Malwarebytes Labs, Telegram Bot API exfiltration (2020)", "fetch GET", "plain",
          (Egress("api.telegram.org", "http", "plain"),), (FORM,)),
+    # What the page layer cannot see and the browser's network stack can (the second witness).
+    Case("receipt-redirect-beacon", "Trustwave / Malwarebytes, exfiltration on leaving the page",
+         "sendBeacon on pagehide during the receipt redirect", "plain",
+         (Egress("leave-beacon.net", "beacon", "plain"),), (FORM,)),
+    Case("receipt-redirect-keepalive", "Trustwave / Malwarebytes, exfiltration on leaving the page",
+         "fetch(keepalive) on pagehide during the receipt redirect", "base64",
+         (Egress("leave-keepalive.net", "http", "base64"),), (FORM,)),
+    Case("favicon-path", "Sansec, skimmers disguised as favicons", "Image() to a path ending in /favicon.ico",
+         "base64", (Egress("ico-cdn.net", "http"),), (FORM,)),
+    Case("referer-unsafe-url", "web.dev, Referrer-Policy unsafe-url", "Referer header of a third-party image",
+         # The merchant's own server gets the card too: the browser's favicon request carries the
+         # page URL in its Referer (same origin).
+         "plain", (Egress("px.ref-leak.net", "http", "plain"), Egress(MERCHANT, "http", "plain")), (FORM,)),
+    Case("anchor-ping", "WHATWG HTML hyperlink auditing", "<a ping> clicked by script", "url",
+         (Egress("ping-relay.net", "beacon"),), (FORM,)),
+    Case("css-background", "Sansec / Jscrambler, CSS-loaded images", "CSS background-image URL", "hex",
+         (Egress("bg-sprites.net", "http", "hex"),), (FORM,)),
+    Case("worker-importscripts", "Akamai, skimmers in web workers", "worker importScripts URL", "base64",
+         (Egress("lib-cdnjs.net", "http"),), (FORM,)),
     Case("google-analytics-abuse", "Kaspersky Securelist, Web skimming with Google Analytics (2020)",
          "image GET to a known host", "base64", (Egress("www.google-analytics.com", "http", "url>base64"),),
          (FORM,), policy="  known_hosts: [www.google-analytics.com]\n"),
@@ -207,6 +226,8 @@ LEGIT: tuple[Case, ...] = (
          steps=STRIPE_STEPS),
     Case("legit-replay-processor-frame", "rrweb @rrweb/packer on a Stripe Elements page", "fetch to session replay",
          "n/a", steps=STRIPE_STEPS),
+    Case("legit-receipt-redirect-beacon", "MDN sendBeacon on page leave", "beacon during the receipt redirect",
+         "n/a", steps=STRIPE_STEPS, policy="  known_hosts: [stats.example.net]\n"),
 )
 
 ALL: tuple[Case, ...] = SKIMMERS + LEGIT
@@ -225,4 +246,6 @@ COLLECTORS: tuple[str, ...] = (
     "t5-metrics.net", "i60-pixel.com", "t600-sync.net", "i600-collect.net",
     "px.keystroke-cdn.net", "halves-sync.net", "blob-metrics.net", "ovl-keys.net", "sq-lookalike.net",
     "cdn-hexstat.net", "rhx-metrics.com", "xor-sync.net", "rec.replay-cdn.net", "events.lz-analytics.io",
+    "leave-beacon.net", "leave-keepalive.net", "ico-cdn.net", "px.ref-leak.net", "ping-relay.net",
+    "bg-sprites.net", "lib-cdnjs.net",
 )
