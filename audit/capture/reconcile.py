@@ -87,10 +87,3 @@ def _merge(record: RequestRecord, net: dict[str, Any]) -> RequestRecord:
                    failure=record.failure or (net["failure"] if record.status is None else None),
                    response_headers=record.response_headers or net["response_headers"])
 
-
-def counts(requests: tuple[RequestRecord, ...]) -> dict[str, int]:
-    """How many requests both witnesses saw, and each alone."""
-    both = sum(1 for r in requests if "page" in r.seen_by and "network" in r.seen_by)
-    page_only = sum(1 for r in requests if r.seen_by == ("page",))
-    network_only = sum(1 for r in requests if r.seen_by == ("network",))
-    return {"both": both, "page_only": page_only, "network_only": network_only}
