@@ -49,6 +49,11 @@ if [ ! -f /usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easyl
     echo "setup: could not install webext-ublock-origin-chromium; --adblock lists will need adblock.lists" >&2
 fi
 
+if [ "$mode" = test ] && ! command -v xvfb-run >/dev/null 2>&1; then
+  echo "setup: installing xvfb for the headed (--present) test (apt)" >&2
+  apt_install xvfb xauth
+fi
+
 if [ "$mode" = demo ]; then
   exec .venv/bin/card-audit demo
 elif [ "$mode" = install ]; then

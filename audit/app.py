@@ -20,14 +20,18 @@ Progress = Callable[[str], None]
 
 
 def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | bool | None = False,
-                   baseline: Any = None, progress: Progress | None = None) -> tuple[dict[str, Any], Path]:
+                   baseline: Any = None, progress: Progress | None = None,
+                   scenario_text: str | None = None,
+                   on_context: Callable[[Any], None] | None = None) -> tuple[dict[str, Any], Path]:
     """Run, judge and write one scenario. Returns the result dict and the report's path.
+    `scenario_text`, for a scenario written on the fly, is kept in the result and shown in the report.
 
     A run that breaks still yields a result (inconclusive) and a report: nothing is lost."""
     progress = progress or (lambda _l: None)
     policy = HostPolicy.for_scenario(scenario)
     try:
-        evidence = run_scenario(scenario, config, out_dir, adblock=adblock, progress=progress)
+        evidence = run_scenario(scenario, config, out_dir, adblock=adblock, progress=progress,
+                                on_context=on_context)
     except InputError:
         raise
     except InconclusiveError as exc:
@@ -40,6 +44,8 @@ def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | 
         from .baseline import compare
         extra, baseline_view = compare(evidence, baseline)
     result = build_result(evidence, policy, extra, baseline_view)
+    if scenario_text is not None:
+        result["scenario"]["yaml"] = scenario_text
     trace = out_dir / "trace.zip"
     if config.trace == "retain-on-failure" and result["verdict"] == "pass" and trace.exists():
         trace.unlink()

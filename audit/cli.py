@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Sequence
+from urllib.parse import urlsplit
 
 from . import __version__
 from .errors import AuditError, InputError
@@ -42,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", type=Path, help="script and header baseline (PCI DSS 6.4.3/11.6.1)")
     run.add_argument("--shard", metavar="I/N", help="audit only the I-th of N parts of the scenarios "
                      "(split by path, the same on every machine); see `merge`")
+    _reach_flags(run)
+    run.add_argument("--present", action="store_true", help="demonstrate: headed, slowed down (400 ms), "
+                     "DevTools on the Network panel, a live feed of requests, the report opened at the end")
 
     demo = sub.add_parser("demo", help="audit the bundled demo invoice, clean and leaky")
     _browser_flags(demo)
@@ -62,6 +67,19 @@ def _parser() -> argparse.ArgumentParser:
                            "`run --shard` (a missing or incomplete shard is inconclusive: 3)")
     merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR")
     merge.add_argument("-o", "--out", type=Path, required=True, help="folder for the merged reports")
+    init = sub.add_parser("init", help="find the way from a page to its card fields and write a scenario")
+    init.add_argument("url", metavar="URL", help="the page a payer starts from (an invoice, a checkout)")
+    init.add_argument("-o", "--output", type=Path, help="scenario file to write (default: print it)")
+    _browser_flags(init)
+    _reach_flags(init)
+    init.add_argument("--config", type=Path, help="playwright.config.yaml (default: ./playwright.config.yaml if present)")
+
+    rec = sub.add_parser("record", help="record a person paying in a browser window as a scenario")
+    rec.add_argument("url", metavar="URL", help="the page the payment starts from")
+    rec.add_argument("-o", "--output", type=Path, help="scenario file to write (default: print it)")
+    rec.add_argument("--browser-path", help="Chromium executable to drive")
+    _reach_flags(rec)
+    rec.add_argument("--config", type=Path, help="playwright.config.yaml (default: ./playwright.config.yaml if present)")
 
     base = sub.add_parser("baseline", help="script inventory and header baseline")
     base_sub = base.add_subparsers(dest="baseline_command", required=True)
@@ -125,6 +143,16 @@ def _worker_init() -> None:
     die_with_parent(signal.SIGTERM)
 
 
+def _reach_flags(p: argparse.ArgumentParser) -> None:
+    """How a URL given on the command line is reached; written into the scenario made from it."""
+    p.add_argument("--demo", action="store_true", help="with a URL: serve the bundled demo sites (as `demo: true`)")
+    p.add_argument("--host", action="append", default=[], metavar="NAME=ADDRESS:PORT",
+                   help="with a URL: resolve NAME to this address (as the scenario's `hosts`); repeatable")
+    p.add_argument("--offline", action="store_true", help="with a URL: names not given with --host fail to resolve")
+    p.add_argument("--insecure", action="store_true", help="with a URL: accept self-signed certificates")
+    p.add_argument("--processor", help="with a URL: the processor profile, instead of recognising it")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _install_signal_handlers()
     parser = _parser()
@@ -148,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "adblock-matrix":
             from .matrix import cmd_adblock_matrix
             return cmd_adblock_matrix(args, _config(args), _err)
+        if args.command == "init":
+            return cmd_init(args)
+        if args.command == "record":
+            return cmd_record(args)
     except AuditError as exc:
         for line in getattr(exc, "problems", None) or [str(exc)]:
             _err(line if isinstance(exc, InputError) else f"card-audit: {line}")
@@ -186,6 +218,11 @@ def _config(args: argparse.Namespace) -> Any:
         overrides["executable_path"] = args.browser_path
     if args.trace:
         overrides["trace"] = args.trace
+    if getattr(args, "present", False):
+        from .present import SLOW_MO_MS
+        overrides.update(headless=False, devtools=True)
+        if args.slow_mo is None:
+            overrides["slow_mo_ms"] = SLOW_MO_MS
     if getattr(args, "workers", None) is not None:
         if args.workers < 1:
             raise InputError("--workers: must be 1 or more")
@@ -211,6 +248,8 @@ def _out_dirs(scenarios: list[Any], out: Path | None, suite: bool = False) -> tu
 def cmd_run(args: argparse.Namespace) -> int:
     from .scenario import load_scenarios
     config = _config(args)
+    if any(_is_url(a) for a in args.scenarios):
+        return _run_url(args, config)
     scenarios = load_scenarios([Path(p) for p in args.scenarios])
     baseline = None
     if args.baseline:
@@ -230,13 +269,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_shard_record(shard, top)
         _err(f"shard {shard['index']}/{shard['total']}: {len(scenarios)} of {len(shard['all'])} scenario(s)")
     jobs = [(str(s.source_path), d) for s, d in zip(scenarios, dirs)]
-    entries = _run_all(jobs, config, args.adblock, baseline, config.workers)
+    present = args.present
+    entries = _run_all(jobs, config, args.adblock, baseline, 1 if present else config.workers, present)
     for (result, report), (_, out_dir) in zip(entries, jobs):
-        _err(f"{VERDICT_WORD[result['verdict']]}: {result['scenario']['name']} "
-             f"({len(result['findings'])} finding(s)) — report: {report}")
-        for f in result["findings"]:
-            if f["severity"] in ("critical", "high"):
-                _err(f"  {f['severity']}: {f['rule']}: {f['message']}")
+        _verdict_lines(result, report)
     codes = [r["exit_code"] for r, _ in entries]
     if top is not None:
         from .outputs import worst_exit, write_suite
@@ -262,20 +298,43 @@ def make_out_dir(folder: Path, flag: str) -> None:
         raise InputError(f"{flag} {folder}: cannot write into the folder: permission denied")
 
 
-def _run_one(path: str, out_dir: Path, config: Any, adblock: bool, baseline: Any,
-             prefix: str = "") -> tuple[dict[str, Any], Path]:
-    from .app import audit_scenario
+def _verdict_lines(result: dict[str, Any], report: Path) -> None:
+    _err(f"{VERDICT_WORD[result['verdict']]}: {result['scenario']['name']} "
+         f"({len(result['findings'])} finding(s)) — report: {report}")
+    for f in result["findings"]:
+        if f["severity"] in ("critical", "high"):
+            _err(f"  {f['severity']}: {f['rule']}: {f['message']}")
+
+
+def _run_one(path: str, out_dir: Path, config: Any, adblock: str | bool | None, baseline: Any,
+             prefix: str = "", present: bool = False) -> tuple[dict[str, Any], Path]:
     from .scenario import load_scenario
     scenario = load_scenario(Path(path))
-    return audit_scenario(scenario, config, out_dir, adblock=adblock, baseline=baseline,
-                          progress=lambda line: _err(prefix + line))
+    return _audit(scenario, config, out_dir, adblock, baseline, prefix, present)
 
 
-def _run_all(jobs: list[tuple[str, Path]], config: Any, adblock: bool, baseline: Any,
-             workers: int) -> list[tuple[dict[str, Any], Path]]:
+def _audit(scenario: Any, config: Any, out_dir: Path, adblock: str | bool | None, baseline: Any, prefix: str = "",
+           present: bool = False, scenario_text: str | None = None) -> tuple[dict[str, Any], Path]:
+    from .app import audit_scenario
+    progress, on_context = (lambda line: _err(prefix + line)), None
+    if present:
+        from .present import LiveFeed
+        feed = LiveFeed(scenario, lambda line: _err(prefix + line))
+        progress, on_context = feed.progress, feed.attach
+    result, report = audit_scenario(scenario, config, out_dir, adblock=adblock, baseline=baseline,
+                                    progress=progress, on_context=on_context, scenario_text=scenario_text)
+    if present:
+        from .present import open_report
+        _err(f"report opened in your browser: {report}" if open_report(report)
+             else f"report: {report} (no browser to open it in)")
+    return result, report
+
+
+def _run_all(jobs: list[tuple[str, Path]], config: Any, adblock: str | bool | None, baseline: Any,
+             workers: int, present: bool = False) -> list[tuple[dict[str, Any], Path]]:
     if workers <= 1 or len(jobs) <= 1:
         many = len(jobs) > 1
-        return [_run_one(path, out, config, adblock, baseline, f"[{Path(path).stem}] " if many else "")
+        return [_run_one(path, out, config, adblock, baseline, f"[{Path(path).stem}] " if many else "", present)
                 for path, out in jobs]
     # spawn, not fork: each worker starts clean, with no Playwright or server thread inherited.
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
@@ -326,6 +385,123 @@ def cmd_merge(args: argparse.Namespace) -> int:
              "inconclusive (exit 3)")
     _err(f"index: {merged.index}")
     return merged.exit_code
+# -- init, and run URL ------------------------------------------------------------------------
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def _reach(args: argparse.Namespace) -> Any:
+    from .hosts import parse_address, pattern_problem
+    from .live import Reach
+    hosts: dict[str, str] = {}
+    for item in args.host:
+        name, sep, address = item.partition("=")
+        problem = pattern_problem(name.strip()) if sep else "give it as NAME=ADDRESS:PORT"
+        if not problem:
+            try:
+                parse_address(address.strip())
+            except ValueError as exc:
+                problem = str(exc)
+        if problem:
+            raise InputError(f"--host {item}: {problem}")
+        hosts[name.strip()] = address.strip()
+    if args.processor:
+        from .profiles import load_profile
+        load_profile(args.processor, Path("."))  # an unknown name is an input error, before the browser starts
+    return Reach(hosts=hosts, ignore_tls=args.insecure, offline=args.offline, demo=args.demo)
+
+
+def _explore(args: argparse.Namespace, url: str, config: Any, shots: Path) -> tuple[Any, Any, str]:
+    from .hosts import host_of
+    from .init import explore, scenario_yaml
+    if not _is_url(url) or not host_of(url):
+        raise InputError(f"{url}: not an http(s) URL")
+    if not config.connect:
+        from .browser import find_browser
+        find_browser(config.executable_path)
+    reach = _reach(args)
+    shot = shots / f"init-{host_of(url)}.png"
+    found = explore(url, reach, config, processor=args.processor, screenshot=shot,
+                    headless=config.headless, progress=_err)
+    flags = [f for f, on in (("--demo", args.demo), ("--offline", args.offline), ("--insecure", args.insecure)) if on]
+    flags += [f"--host {h}" for h in args.host]
+    command = " ".join(["card-audit init", url, *flags])
+    for note in found.notes:
+        _err(f"init: note: {note}")
+    return found, reach, scenario_yaml(found, reach, command)
+
+
+def _write_or_print(text: str, output: Path | None, processor: str | None) -> int:
+    """The scenario to its file, or to stdout; either way checked first to load as `run` loads it."""
+    import tempfile
+    from .init import write_scenario
+    if output:
+        scenario = write_scenario(text, output)
+        _err(f"scenario written: {output} ({len(scenario.steps)} steps, processor {processor}); "
+             f"audit it with: card-audit run {output}")
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_scenario(text, Path(tmp) / "scenario.yaml")
+        sys.stdout.write(text)
+    return 0
+
+
+def _no_folder(output: Path | None) -> None:
+    if output is not None and output.is_dir():
+        raise InputError(f"-o {output}: is a folder; give the scenario file to write")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    config = _config(args)
+    _no_folder(args.output)
+    shots = args.output.parent if args.output else Path("reports") / "init"
+    found, _reach_, text = _explore(args, args.url, config, shots)
+    return _write_or_print(text, args.output, found.processor)
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from .hosts import host_of
+    from .init import scenario_yaml
+    from .record import canary_help, record
+    args.headed, args.slow_mo, args.trace = True, None, None
+    config = _config(args)
+    if not _is_url(args.url) or not host_of(args.url):
+        raise InputError(f"{args.url}: not an http(s) URL")
+    _no_folder(args.output)
+    from .browser import find_browser
+    find_browser(config.executable_path)
+    reach = _reach(args)
+    _err("record: pay in the browser window as a payer would; close the window when done (or Ctrl+C here)")
+    for line in canary_help():
+        _err("record: " + line)
+    found = record(args.url, reach, config, headless=False, processor=args.processor, progress=_err)
+    flags = [f for f, on in (("--demo", args.demo), ("--offline", args.offline), ("--insecure", args.insecure)) if on]
+    text = scenario_yaml(found, reach, " ".join(["card-audit record", args.url, *flags]))
+    for note in found.notes:
+        _err(f"record: note: {note}")
+    return _write_or_print(text, args.output, found.processor)
+
+
+def _run_url(args: argparse.Namespace, config: Any) -> int:
+    from .hosts import host_of
+    from .init import write_scenario
+    if len(args.scenarios) != 1:
+        raise InputError("run URL takes one URL and no scenario files")
+    url = args.scenarios[0]
+    out = args.out or Path("reports") / re.sub(r"[^A-Za-z0-9.-]+", "-", host_of(url) + urlsplit(url).path).strip("-")
+    make_out_dir(out, "--out")
+    found, _reach_, text = _explore(args, url, config, out)
+    path = out / "scenario.yaml"
+    scenario = write_scenario(text, path)
+    _err(f"init: scenario: {path} ({len(scenario.steps)} steps, processor {found.processor})")
+    baseline = None
+    if args.baseline:
+        from .baseline import load_baseline
+        baseline = load_baseline(args.baseline)
+    result, report = _audit(scenario, config, out, args.adblock, baseline, "", args.present, text)
+    _verdict_lines(result, report)
+    _err(f"scenario used: {path} (keep it and run it again with: card-audit run {path})")
+    return result["exit_code"]
 
 
 # -- demo --------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ class BrowserConfig(BaseModel):
     witness: Literal["both", "page-only"] = "both"
     args: list[NonEmptyStr] = []                 # extra browser flags
     workers: Annotated[int, Field(ge=1)] = 1
+    devtools: bool = False                       # headed, DevTools open on the Network panel (--present)
     settle_ms: Annotated[int, Field(ge=0, le=30000)] | None = None  # overrides the scenarios'
     # "steps": a picture after every step (what a reviewer reads); "failures": only failed steps,
     # screenshot steps and the end.

@@ -46,7 +46,7 @@ class Run:
     """A single scenario run. `execute()` returns Evidence; it never raises for a failing flow."""
 
     def __init__(self, scenario: Any, config: Any, out_dir: Path, *, adblock: str | bool | None = False,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, on_context: Callable[[Any], None] | None = None) -> None:
         self.scenario = scenario
         self.config = config
         self.out_dir = out_dir
@@ -76,6 +76,8 @@ class Run:
     def _phase(self, what: str, seconds: float) -> Any:
         assert self.watchdog is not None
         return self.watchdog.phase(what, seconds)
+        self.on_context = on_context       # e.g. the live feed of --present
+        self._persistent: Any = None       # the context of a browser started with its own profile
 
     # -- set-up ------------------------------------------------------------------------------
     def _launch(self, stack: ExitStack, playwright: Any, hosts: dict[str, str], spki: str | None,
@@ -113,6 +115,17 @@ class Run:
             stack.callback(_quietly, browser.close)
             self._check_remote_args(browser)
             return browser
+        elif self.config.devtools:
+            # DevTools reads the panel to open from the profile: a fresh profile holding it.
+            from .present import DEVTOOLS_ARGS, devtools_profile
+            profile_dir = Path(stack.enter_context(TemporaryDirectory()))
+            devtools_profile(profile_dir)
+            self._persistent = playwright.chromium.launch_persistent_context(
+                str(profile_dir), executable_path=find_browser(self.config.executable_path), headless=False,
+                slow_mo=self.config.slow_mo_ms or None, args=[*args, *DEVTOOLS_ARGS], no_viewport=True,
+                ignore_https_errors=bool(self.scenario.tls.ignore_errors))
+            stack.callback(_quietly, self._persistent.close)
+            browser = self._persistent.browser
         else:
             browser = playwright.chromium.launch(
                 executable_path=find_browser(self.config.executable_path), headless=headless,
@@ -136,6 +149,8 @@ class Run:
                 "--unsafe` so that it honours `args` and `executablePath`")
 
     def _new_context(self, browser: Any) -> Any:
+        if self._persistent is not None:
+            return self._persistent
         viewport = self.config.viewport
         size = {"width": viewport.width, "height": viewport.height} if viewport else {"width": 1280, "height": 900}
         major = browser.version.split(".")[0]
@@ -173,10 +188,13 @@ class Run:
             with self._phase("starting the browser", 90):
                 browser, context = self._start(stack, blocker)
             browser_name = f"Chromium {browser.version}"
+            if self.on_context is not None:
+                self.on_context(context)
             completed = False
             try:
                 with self._phase("opening the first page", 60):
-                    context.new_page()
+                    if not context.pages:  # a browser with its own profile starts with its first tab
+                        context.new_page()
                 completed = self._drive(card, profile)
                 self._finish(context, completed)
             except Exception as exc:  # noqa: BLE001 - keep what was recorded; the run is inconclusive
@@ -390,7 +408,7 @@ class Run:
 
 
 def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | bool | None = False,
-                 progress: Progress | None = None) -> Evidence:
+                 progress: Progress | None = None, on_context: Callable[[Any], None] | None = None) -> Evidence:
     """Run one scenario. Input errors raise InputError; everything the browser does is evidence."""
     from . import watchdog
     if watchdog.stopping:
@@ -400,7 +418,8 @@ def run_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | bo
     for stale in [*out_dir.glob("screenshots/*.png"), out_dir / "trace.zip"]:
         stale.unlink(missing_ok=True)
     try:
-        return Run(scenario, config, out_dir, adblock=adblock, progress=progress).execute()
+        return Run(scenario, config, out_dir, adblock=adblock, progress=progress,
+                   on_context=on_context).execute()
     except InconclusiveError:
         raise
     except Exception as exc:

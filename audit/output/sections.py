@@ -39,6 +39,7 @@ def overview(result: dict[str, Any]) -> dict[str, Any]:
         "verdict": view.verdict(result),
         "name": view.text(scenario.get("name"), "unnamed scenario"),
         "file": view.text(scenario.get("file")),
+        "scenario_yaml": view.text(scenario.get("yaml")),  # a scenario written on the fly (run URL)
         "processor": view.text(scenario.get("processor"), "unknown"),
         "start_url": view.text(result.get("start_url")),
         "proof": view.strings(summary.get("proof")),
