@@ -124,7 +124,8 @@ def test_use_commands_run_in_order(tmp_path):
 def test_scenario_example_validates(tmp_path):
     block = code_blocks(sections()["Scenarios"], "yaml")[0]
     (tmp_path / "lists").mkdir()
-    (tmp_path / "lists" / "easylist.txt").write_text("||ads.example.net^\n")
+    for name in re.findall(r"lists/([\w.-]+\.txt)", block):  # the filter lists it names
+        (tmp_path / "lists" / name).write_text("||ads.example.net^\n")
     path = tmp_path / "example.yaml"
     path.write_text(block)
     scenario = load_scenario(path)
