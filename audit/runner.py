@@ -62,6 +62,8 @@ class Run:
         self._early_errors: list[str] = []   # recorded before the recording exists
         self._early_notes: list[str] = []
         self._clock_installed = False
+        self.on_context = on_context       # e.g. the live feed of --present
+        self._persistent: Any = None       # the context of a browser started with its own profile
 
     def _watchdog_error(self, message: str) -> None:
         if self.recording is not None:
@@ -76,8 +78,6 @@ class Run:
     def _phase(self, what: str, seconds: float) -> Any:
         assert self.watchdog is not None
         return self.watchdog.phase(what, seconds)
-        self.on_context = on_context       # e.g. the live feed of --present
-        self._persistent: Any = None       # the context of a browser started with its own profile
 
     # -- set-up ------------------------------------------------------------------------------
     def _launch(self, stack: ExitStack, playwright: Any, hosts: dict[str, str], spki: str | None,
