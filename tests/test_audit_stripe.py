@@ -189,3 +189,19 @@ def test_report_rerenders_from_result(clean, tmp_path):
     assert run.code == 0, run.stderr
     html = (tmp_path / "report.html").read_text()
     assert "Invoice 1001 paid with Stripe Elements" in html
+
+
+def test_card_fields_scrolled_into_view_are_hit_tested_where_the_payer_sees_them(tmp_path):
+    """A short window scrolls the card fields into view before the click: the hit test must ask the
+    browser about the point the payer sees (document coordinates = viewport point + scroll), or it
+    finds nothing there, or something else, and the run breaks or blames an innocent element."""
+    config = tmp_path / "playwright.config.yaml"
+    config.write_text("viewport: {width: 1000, height: 260}\n")
+    run = run_cli("run", SCENARIOS / "demo-stripe.yaml", "--config", config, out=tmp_path / "out")
+    assert run.code == 0, run.stderr[-3000:]
+    result = run.result
+    assert not [f for f in result["findings"] if f["rule"] == "card-field-obscured"]
+    keys = result["keystrokes"]
+    assert {k["field"] for k in keys} >= {"number", "cvc"}
+    card = [k for k in keys if k["field"] in ("number", "expiry", "cvc")]
+    assert all(k["landed_host"] == "js.stripe.com" and not k["covered_by"] for k in card), card

@@ -22,8 +22,6 @@ pytestmark = [pytest.mark.browser,
 KEPT = ROOT / "reports" / "present" / "screen.png"
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: the mouse-driven fill_card fails in the headed window "
-                   "with DevTools docked (DOM.getNodeForLocation: no node found at given location)")
 def test_present_shows_devtools_feed_and_opens_the_report(tmp_path):
     fbdir, out = tmp_path / "fb", tmp_path / "out"
     fbdir.mkdir()

@@ -73,7 +73,10 @@ def _descend(page: Any, x: float, y: float, key: str, session_for: Callable[[Any
         cdp = session_for(target)
         if cdp is None:
             return None
-        got = cdp.send("DOM.getNodeForLocation", {"x": int(round(x)), "y": int(round(y)),
+        # The point is in viewport coordinates; the browser's hit test takes document coordinates,
+        # so a scrolled document (a field scrolled into view, a short headed window) adds its offset.
+        sx, sy = _scroll_offset(cdp)
+        got = cdp.send("DOM.getNodeForLocation", {"x": int(round(x + sx)), "y": int(round(y + sy)),
                                                   "includeUserAgentShadowDOM": False,
                                                   "ignorePointerEventsNone": False})
         node = cdp.send("DOM.describeNode", {"backendNodeId": got["backendNodeId"]})["node"]
@@ -88,6 +91,13 @@ def _descend(page: Any, x: float, y: float, key: str, session_for: Callable[[Any
         return Hit(element=describe(node), frame_url=url, host=host_of(url),
                    is_target=_is_marked(cdp, got["backendNodeId"], key))
     return None
+
+
+def _scroll_offset(cdp: Any) -> tuple[float, float]:
+    """How far the target's document is scrolled, in CSS pixels."""
+    metrics = cdp.send("Page.getLayoutMetrics")
+    viewport = metrics.get("cssLayoutViewport") or metrics.get("layoutViewport") or {}
+    return float(viewport.get("pageX", 0)), float(viewport.get("pageY", 0))
 
 
 def _frame_with_id(page: Any, frame_id: str | None, session_for: Callable[[Any], Any]) -> Any:
