@@ -35,7 +35,7 @@ HOW: list[tuple[str, object]] = [
     (r"^card-audit run https://\S+ --demo$", {1}),
     (r"^card-audit record https://invoices\.example\.test/invoice/3001 --demo", "tests/test_record.py::test_recorded_flow_is_a_scenario_that_runs"),
     (r"^card-audit run \S+ --present$", "tests/test_present.py::test_present_shows_devtools_feed_and_opens_the_report"),
-    (r"^card-audit run scenarios/ --workers 2$", "tests/test_redteam.py::test_corpus_runs_through_the_cli_within_budget"),
+    (r"^card-audit run scenarios/ --workers 2$", "tests/test_redteam.py::test_corpus_runs_through_the_cli"),
     (r"^card-audit run shop\.yaml --headed --slow-mo 500$", {0}),
     (r"^card-audit run shop\.yaml --adblock lists --out reports/shop-lists$",
      "tests/test_adblock.py::test_stripe_with_the_lists_names_the_easyprivacy_rules_and_still_pays"),

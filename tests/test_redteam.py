@@ -70,9 +70,9 @@ def test_corpus_size_sources_and_coverage():
         assert case.egress or case.also, f"{case.name} expects nothing"
 
 
-def test_corpus_runs_through_the_cli_within_budget(corpus):
+def test_corpus_runs_through_the_cli(corpus):
+    # Its time is a benchmark figure (benchmarks/bench_flow.py), not a test: a loaded machine is slow.
     assert corpus.code == 1, corpus.stderr[-2000:]  # the worst verdict: skimmers fail
-    assert corpus.seconds < 300, f"corpus took {corpus.seconds:.0f} s"
     assert "Traceback" not in corpus.stderr
 
 

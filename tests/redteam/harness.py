@@ -71,5 +71,5 @@ def corpus() -> Corpus:
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "audit", "run", str(work / "scenarios"),
                            "--workers", str(WORKERS), "--out", str(work / "out")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+                          cwd=ROOT, capture_output=True, text=True, timeout=2400)
     return Corpus(world, work / "out", proc.returncode, proc.stderr, time.monotonic() - started)
