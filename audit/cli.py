@@ -341,16 +341,17 @@ def _run_all(jobs: list[tuple[str, Path]], config: Any, adblock: str | bool | No
                              initializer=_worker_init) as pool:
         futures = [pool.submit(_run_one, path, out, config, adblock, baseline, f"[{Path(path).stem}] ")
                    for path, out in jobs]
-        entries = []
+        outcomes: list[Any] = []
         for (path, out), future in zip(jobs, futures):
             try:
-                entries.append(future.result())
+                outcomes.append(future.result())
             except AuditError:
                 raise  # input errors are the user's to fix, whichever worker met them
             except Exception as exc:  # noqa: BLE001 - a worker that died (killed, out of memory)
-                entries.append(_worker_broke(path, out, baseline, f"the worker process broke: "
-                                             f"{type(exc).__name__}: {exc}"))
-        return entries
+                outcomes.append((path, out, f"the worker process broke: {type(exc).__name__}: {exc}"))
+    # Written once the pool is down: a broken pool stops its other workers, which still write what
+    # they recorded; the inconclusive result must be the last word in the folder the summary names.
+    return [_worker_broke(o[0], o[1], baseline, o[2]) if len(o) == 3 else o for o in outcomes]
 
 
 def _worker_broke(path: str, out_dir: Path, baseline: Any, message: str) -> tuple[dict[str, Any], Path]:
