@@ -174,7 +174,9 @@ def test_delayed_send(corpus):
     result = corpus.result("delayed-send")
     (req,) = requests_to(result, "late-sync.net")
     (pay,) = [r for r in result["requests"] if r["host"] == "api.stripe.com"]
-    assert req["time"] - pay["time"] >= 1.0  # the timer fired a second after Pay, within the settle period
+    # The timer, set for a second after Pay, fired after it: the page clock is moved forward after
+    # the flow, so the real time between the two is no longer the timer's delay.
+    assert req["time"] > pay["time"]
     egress_to(result, "late-sync.net", "http")
 
 
