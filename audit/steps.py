@@ -199,6 +199,7 @@ class StepRunner:
         element lies on top, the click and keys go to it, as a payer's would, and the keystroke
         record names it (rule card-field-obscured)."""
         page = frame.page
+        _scroll_frames_into_view(frame, timeout)
         field_input.scroll_into_view_if_needed(timeout=timeout)
         box = field_input.bounding_box(timeout=timeout)
         if not box:
@@ -242,6 +243,22 @@ class StepRunner:
             if time.monotonic() >= deadline:
                 return None
             self._pause(100)
+
+
+def _scroll_frames_into_view(frame: Any, timeout: int) -> None:
+    """Scroll each frame element of the field's frame chain into view, outermost first, as a
+    payer scrolls to the card form. Chromium does not run animation frames in a cross-site frame
+    that lies outside the viewport, so Playwright's wait for the field to be stable would
+    otherwise never end on a short window."""
+    chain = []
+    while frame.parent_frame is not None:
+        chain.append(frame)
+        frame = frame.parent_frame
+    for child in reversed(chain):
+        try:
+            child.frame_element().scroll_into_view_if_needed(timeout=timeout)
+        except Exception:  # detached or hidden: the field's own scroll says what is wrong
+            return
 
 
 def _shown_in_page(frame: Any) -> bool:

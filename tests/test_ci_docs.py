@@ -50,6 +50,9 @@ def _readme_commands() -> set[tuple[str, str]]:
             words = line.split("#")[0].split()
             if len(words) >= 2 and words[0] in ("card-audit", "bash"):
                 found.add((words[0], words[1] if words[0] == "card-audit" else " ".join(words[1:3])))
+    # The install-only mode is named in the prose under the two set-up commands, as inline code.
+    for span in re.findall(r"`(bash setup\.sh \w+)`", README):
+        found.add(("bash", " ".join(span.split()[1:3])))
     return found
 
 

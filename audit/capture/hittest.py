@@ -87,6 +87,9 @@ def _descend(page: Any, x: float, y: float, key: str, session_for: Callable[[Any
                 x, y = x - min(content[0::2]), y - min(content[1::2])
                 target = child
                 continue
+            # A cross-site frame whose own target cannot be asked: the browser cannot say what
+            # lies at the point inside it (its frame element is not on top of anything).
+            return None
         url = _frame_url(cdp, got.get("frameId")) or (target.url if target is not page else page.url)
         return Hit(element=describe(node), frame_url=url, host=host_of(url),
                    is_target=_is_marked(cdp, got["backendNodeId"], key))
