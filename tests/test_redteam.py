@@ -13,6 +13,8 @@ import re
 
 import pytest
 
+from audit.profiles import load_profile
+from conftest import ROOT
 from redteam.cases import ALL, COLLECTORS, LEGIT, MERCHANT, SKIMMERS, Case
 from redteam.harness import SITES, corpus as run_corpus
 
@@ -101,8 +103,12 @@ def test_skimmer_is_caught(case: Case, corpus):
                 and (also.channel is None or f["channel"] == also.channel)
                 and (also.location is None or f["location"] == also.location)]
         assert hits, f"missing {also}"
-    # The canary stays readable in the result; no other card number appears unmasked.
-    assert result["card"]["number"] == CANARY
+    # The canary stays readable in the result: the default card of the case's processor profile.
+    assert result["card"]["number"] == _canary(case.processor)
+
+
+def _canary(processor: str) -> str:
+    return load_profile(processor, ROOT).default_card.number.replace(" ", "")
 
 
 def test_csp_blocked_attempt_never_reached_the_network(corpus):
