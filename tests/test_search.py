@@ -91,6 +91,35 @@ def test_lz_string_matches_the_javascript_original(vector: dict[str, str]) -> No
     assert search._lz_text(search.lz_decompress(units, 32768) or "").decode() == expected
 
 
+def _port_probe(values: list[int], reset: int) -> bool:
+    """What the lz-string port itself says of the probe window: a valid stream, or one cut short."""
+    out, ran_out = search._lz_read(values[:search.LZ_PROBE], reset)
+    return bool(out) or ran_out
+
+
+def _lz_values(text: str, reset: int) -> list[int]:
+    if reset == 32:
+        return [lzstring.keyStrBase64.index(c) for c in lzstring.LZString.compressToBase64(text).rstrip("=")]
+    if reset == 32768:
+        return [ord(c) for c in lzstring.LZString.compress(text)]
+    return [ord(c) - 32 for c in lzstring.LZString.compressToUTF16(text)[:-1]]
+
+
+@settings(max_examples=400, deadline=None)
+@given(reset=st.sampled_from([32, 32768, 16384]), data=st.data())
+def test_lz_probe_reads_as_the_port_does(reset: int, data) -> None:
+    """The quick probe that turns random text away before decompression agrees with the port on
+    the probe's window, for real streams (whole or cut) and for random values alike."""
+    width = reset.bit_length()
+    if data.draw(st.booleans()):
+        values = _lz_values(data.draw(st.text(max_size=40)), reset)
+        values = values[:data.draw(st.integers(1, max(1, len(values))))]
+    else:
+        values = data.draw(st.lists(st.integers(0, (1 << width) - 1), min_size=1, max_size=20))
+    if values:
+        assert search._lz_probe(values, reset) == _port_probe(values, reset)
+
+
 def test_lz_string_utf16_forms_in_json_found() -> None:
     text = json.dumps({"card": N})
     for packed in (lzstring.LZString.compressToUTF16(text), ):

@@ -45,6 +45,10 @@ from audit.detect.decode import _zlib_header
 MAX_LAYERS = 4
 # Shortest run of encoded text worth decoding: base64 of 16 digits is 24 characters.
 MIN_RUN = 20
+# Shortest decoded layer worth searching: nothing the matcher finds is shorter than `cvc=123`
+# (every number form is longer, and so is any compressed stream that could inflate to one).
+# Random input often reads as a tiny lz-string stream; such outputs stop here.
+MIN_LAYER = 7
 # Budget per body: bytes produced by decoders, at least BUDGET_FLOOR, else BUDGET_FACTOR x its size.
 BUDGET_FLOOR = 8 * 1024 * 1024
 BUDGET_FACTOR = 24
@@ -170,7 +174,8 @@ _URL_CLASS = bytes(0x61 if b in _URL_CHARS else 0x20 for b in range(256))
 
 
 # An escape of a base64 character or of a byte above 0x7F, or two escapes close together.
-URL_SEED = rb"%(?:2[bBfF]|3[dD]|24|[89a-fA-F][0-9a-fA-F])|%[0-9A-Fa-f]{2}[^%&=\s]{0,3}%[0-9A-Fa-f]{2}"
+# One leading literal `%`, so Python's regex engine jumps from one `%` to the next.
+URL_SEED = rb"%(?:2[bBfF]|3[dD]|24|[89a-fA-F][0-9a-fA-F]|[0-9A-Fa-f]{2}[^%&=\s]{0,3}%[0-9A-Fa-f]{2})"
 _URL_SEED = re.compile(URL_SEED)
 
 
@@ -258,8 +263,15 @@ def candidate_regions(data: bytes, top: bool) -> Iterator[Region]:
 
 
 # -- decoders -----------------------------------------------------------------------------------
+@lru_cache(maxsize=64)  # asked by three decoders of the same run; a bytes object keeps its hash
 def _all_hex(run: bytes) -> bool:
-    return len(run) % 2 == 0 and len(run) >= 24 and not run.translate(None, _HEX_CHARS)
+    if len(run) % 2 or len(run) < 24:
+        return False
+    try:  # stops at the first character that is not a hex digit: at once on base64 or text
+        binascii.a2b_hex(run)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 @register("hex", ("text",), _all_hex)
@@ -291,8 +303,8 @@ def _base64_shaped(run: bytes) -> bool:
     if len(body) < 512:
         return True
     for k in range(4):
-        # 128+ groups: random data shows ~56 or more of the 64 values, text at most ~45
-        if len(set(body[k:k + 1024:4])) <= 48 or body[k:].startswith(_MAGIC_B64):
+        # 192 groups: random data shows ~61 of the 64 values, text at most ~45
+        if len(set(body[k:k + 768:4])) <= 48 or body[k:].startswith(_MAGIC_B64):
             return True
     return False
 
@@ -360,9 +372,67 @@ def _lz_read(values: list[int], reset: int) -> tuple[str | None, bool]:
 
 def _lz_probe(values: list[int], reset: int) -> bool:
     """Cheap first look: do the first codes read as a valid stream (or a whole short one)?
-    Random text and ordinary base64 fail here, after a handful of codes."""
-    out, ran_out = _lz_read(values[:LZ_PROBE], reset)
-    return bool(out) or ran_out
+    Random text and ordinary base64 fail here, after a handful of codes.
+
+    The same reading as the port's `_decompress` (bits taken from each value's top bit down,
+    assembled lowest bit first; codes 0/1 bring an 8/16-bit character, 2 ends the stream, a code
+    above the dictionary's next slot is invalid), but only the dictionary's size is kept, not its
+    strings, so it costs a few integer operations per code. A stream cut short by the probe's
+    window counts as valid (as it does for the port)."""
+    width = reset.bit_length()          # bits per value: 6 (base64 forms), 16 or 15 (UTF-16 forms)
+    rev = _bit_reversed(width)
+    mask = (1 << width) - 1             # the port reads only these bits of a value
+    count = min(len(values), LZ_PROBE)
+    buf = have = taken = 0              # bits loaded and not yet read; values loaded
+
+    def read(n: int) -> int:
+        # The port fetches the next value as soon as one is used up: a code that ends exactly at
+        # the window's end counts as cut short, as it does there (hence n + 1 bits needed).
+        nonlocal buf, have, taken
+        while have <= n:
+            if taken == count:
+                raise _Stop
+            v = values[taken] & mask
+            buf |= (rev[v] if rev else int(format(v, f"0{width}b")[::-1], 2)) << have
+            have += width
+            taken += 1
+        out = buf & ((1 << n) - 1)
+        buf >>= n
+        have -= n
+        return out
+
+    try:
+        first = read(2)
+        if first > 1:
+            return False                # 2: an empty stream; 3: not a stream
+        read(8 << first)
+        size, bits, enlarge = 4, 3, 4
+        while True:
+            code = read(bits)
+            if code == 2:
+                return True             # the stream ends here, after at least one character
+            if code < 2:
+                read(8 << code)
+                size += 1
+                code = size - 1
+                enlarge -= 1
+            if enlarge == 0:
+                enlarge, bits = 1 << bits, bits + 1
+            if code > size:
+                return False
+            size += 1
+            enlarge -= 1
+            if enlarge == 0:
+                enlarge, bits = 1 << bits, bits + 1
+    except _Stop:
+        return True
+
+
+@lru_cache(maxsize=4)
+def _bit_reversed(width: int) -> tuple[int, ...]:
+    """Each `width`-bit value with its bits in the opposite order (a table for narrow values
+    only; wide ones are reversed one by one)."""
+    return tuple(int(format(v, f"0{width}b")[::-1], 2) for v in range(1 << width)) if width <= 8 else ()
 
 
 @lru_cache(maxsize=4)
@@ -519,7 +589,7 @@ def expand(data: bytes, ctx: SearchContext, top: bool) -> Iterator[Layer]:
             if region.kind not in dec.kinds or not dec.accepts(region.data):
                 continue
             for out in dec.decode(region.data, ctx):
-                if not out or out == region.data or out in seen:
+                if len(out) < MIN_LAYER or out == region.data or out in seen:
                     continue
                 if not ctx.budget.spend(len(out), f"{dec.name} at byte {region.start}"):
                     return
