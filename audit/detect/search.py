@@ -46,7 +46,8 @@ MAX_LAYERS = 4
 # Shortest run of encoded text worth decoding: base64 of 16 digits is 24 characters.
 MIN_RUN = 20
 # Shortest decoded layer worth searching: nothing the matcher finds is shorter than `cvc=123`
-# (every number form is longer, and so is any compressed stream that could inflate to one).
+# (every number form is longer; bytes without a header are inflated only from 8 bytes on). A zlib
+# header is the exception: a cut stream of a periodic number (4242...) can be 6 bytes.
 # Random input often reads as a tiny lz-string stream; such outputs stop here.
 MIN_LAYER = 7
 # Budget per body: bytes produced by decoders, at least BUDGET_FLOOR, else BUDGET_FACTOR x its size.
@@ -589,7 +590,7 @@ def expand(data: bytes, ctx: SearchContext, top: bool) -> Iterator[Layer]:
             if region.kind not in dec.kinds or not dec.accepts(region.data):
                 continue
             for out in dec.decode(region.data, ctx):
-                if len(out) < MIN_LAYER or out == region.data or out in seen:
+                if (len(out) < MIN_LAYER and not _zlib_header(out)) or out == region.data or out in seen:
                     continue
                 if not ctx.budget.spend(len(out), f"{dec.name} at byte {region.start}"):
                     return
