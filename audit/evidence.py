@@ -224,22 +224,52 @@ class DnsRecord:
 
 
 @dataclass(frozen=True)
+class WireExcerpt:
+    """Where the wire sweep found card data in the bytes of a connection that were not all kept:
+    what it found, and the bytes around it (of the piece the sweep cut out: a body, a frame's
+    payload, a window of raw bytes), so that judging the record again finds it again."""
+
+    what: str                     # the piece: "body", "websocket frame", "stream 3 data", "bytes", ...
+    field: str                    # number | cvc | expiry | name | postal
+    encoding: str                 # as found by the sweep, outermost first
+    context_ok: bool = True
+    offset: int = 0               # where the kept bytes start in that piece
+    sent_b64: str = ""            # the kept bytes (may be empty when the region was too large to keep)
+
+    @property
+    def sent(self) -> bytes:
+        return base64.b64decode(self.sent_b64) if self.sent_b64 else b""
+
+
+@dataclass(frozen=True)
 class WireRecord:
     """The plaintext bytes the network stack sent over one connection (NetLog, TLS already
     removed): HTTP/1.1 requests and their bodies, WebSocket frames, HTTP/2 frames. Searched as a
-    whole, whatever requests were parsed out of it."""
+    whole, whatever requests were parsed out of it.
+
+    While a run is live `sent_b64` holds every byte. A record read back from a result.json whose
+    connection sent more than the stored cap holds only the first bytes; `size` and `sha256` then
+    describe all of them, and `excerpts` keep the card data the sweep found in the whole."""
 
     id: str                       # "c1", ... in order of first sight
     host: str                     # the destination the connection was opened for
     port: int | None = None
     protocol: str = "http/1.1"    # http/1.1 | h2 | unknown (ALPN of the connection)
-    sent_b64: str = ""            # every plaintext byte sent, in order
+    sent_b64: str = ""            # every plaintext byte sent, in order (or the first ones, see size)
     request_ids: tuple[str, ...] = ()  # ids of the requests that went over it
     time: float = 0.0
+    size: int = 0                 # bytes sent in all, when `sent_b64` keeps only the first ones; else 0
+    sha256: str = ""              # of all the bytes sent, when `sent_b64` keeps only the first ones
+    excerpts: tuple[WireExcerpt, ...] = ()
 
     @property
     def sent(self) -> bytes:
         return base64.b64decode(self.sent_b64) if self.sent_b64 else b""
+
+    @property
+    def cut(self) -> bool:
+        """True when only the first bytes of the connection are held."""
+        return self.size > 0
 
 
 @dataclass(frozen=True)
@@ -340,6 +370,8 @@ def _build(cls: type, data: Any) -> Any:
             continue  # tolerate fields added by later versions
         if cls is WebSocketRecord and name == "frames":
             value = tuple(_build(WebSocketFrame, v) for v in value)
+        elif cls is WireRecord and name == "excerpts":
+            value = tuple(_build(WireExcerpt, v) for v in value)
         elif name in nested:
             target = nested[name]
             if isinstance(value, list):

@@ -10,10 +10,11 @@ from typing import Any
 
 from . import __version__
 from .detect.sightings import UNSEARCHED, Sighting
-from .evidence import Evidence
+from .evidence import Evidence, WireRecord
 from .browser import BROWSER_OWN_HOSTS
 from .hosts import matches_any
 from .detect.match import find_card
+from .detect.wire import sighting_excerpts
 from .detect.policy import FLAGGED_FIELDS, SEVERITY_ORDER, Finding, HostPolicy, frame_host, judge
 from .redact import mask_foreign_cards, redact_headers, redact_wire
 
@@ -175,6 +176,41 @@ def _body_fields(request: Any, sightings: list[Sighting], canary: str) -> dict[s
                      "stored": "the text around each card-data sighting" if kept else "nothing (no card data found)"}}
 
 
+WIRE_KEPT = 256 * 2**10  # of a connection that sent more than BODY_CAP, the first bytes kept in result.json
+
+
+def _wire_fields(wire: WireRecord, card: Any, keep: Any) -> dict[str, Any]:
+    """A connection's record for result.json. A connection that sent more than BODY_CAP bytes has
+    been searched in full (the run judged every byte), and is kept as a large request body is:
+    the size and SHA-256 of all its bytes, the bytes around each place the sweep found card data
+    (so that `check` judging the saved result finds the same card data again), and its first
+    WIRE_KEPT bytes (the first request heads: what the connection was for). result.json says how
+    much was cut."""
+    canary = card.number
+    data = wire.sent
+    cut = wire.cut
+    if len(data) > BODY_CAP and not cut:
+        excerpts = sighting_excerpts(wire, card)
+        size, digest, data, cut = len(data), hashlib.sha256(data).hexdigest(), data[:WIRE_KEPT], True
+    else:
+        excerpts, size, digest = list(wire.excerpts), wire.size, wire.sha256
+    out: dict[str, Any] = {
+        "id": wire.id, "host": wire.host, "port": wire.port, "protocol": wire.protocol,
+        "bytes": size if cut else len(data), "request_ids": list(wire.request_ids), "time": wire.time,
+        "sent_b64": _mask_body(base64.b64encode(redact_wire(data, wire.protocol, keep)).decode(), canary)}
+    if cut:
+        kept = min(size, WIRE_KEPT)
+        out["cut"] = {"size": size, "kept": kept, "cut": size - kept, "sha256": digest, "searched": True,
+                      "stored": f"the first {kept} bytes, and the bytes around each place card data was found"
+                      if excerpts else f"the first {kept} bytes (no card data was found in any byte)"}
+        out["excerpts"] = [{
+            "what": e.what, "field": e.field, "encoding": e.encoding, "context_ok": e.context_ok,
+            "offset": e.offset,
+            "sent_b64": _mask_body(base64.b64encode(redact_wire(e.sent, "http/1.1", keep)).decode(), canary)
+            if e.sent else ""} for e in excerpts]
+    return out
+
+
 def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Finding] | None = None,
                  baseline: dict[str, Any] | None = None) -> dict[str, Any]:
     findings, sightings = judge(evidence, policy)
@@ -251,10 +287,7 @@ def build_result(evidence: Evidence, policy: HostPolicy, extra_findings: list[Fi
             "response_headers": redact_headers(r.response_headers, keep), "redirected_from": r.redirected_from,
             "time": r.time, "seen_by": list(r.seen_by), "sender": r.sender} for r in evidence.requests],
         "capture": capture_summary(evidence),
-        "wire": [{"id": w.id, "host": w.host, "port": w.port, "protocol": w.protocol, "bytes": len(w.sent),
-                  "request_ids": list(w.request_ids), "time": w.time,
-                  "sent_b64": _mask_body(base64.b64encode(redact_wire(w.sent, w.protocol, keep)).decode(), canary)}
-                 for w in evidence.wire],
+        "wire": [_wire_fields(w, evidence.card, keep) for w in evidence.wire],
         "websockets": [{"id": w.id, "url": _mask_text(w.url, canary), "host": w.host, "page": w.page, "error": w.error,
                         "party": policy.party(w.host),
                         "frames": [{"direction": f.direction, "payload_b64": _mask_body(f.payload_b64, canary),
@@ -314,6 +347,16 @@ def capture_summary(evidence: Evidence) -> dict[str, Any]:
             "quiet_ms": capture.quiet_ms}
 
 
+def _wire_record(wire: dict[str, Any]) -> dict[str, Any]:
+    """A connection's Evidence fields from its result.json record (one whose bytes were cut keeps
+    the size and hash of all of them)."""
+    out = {k: v for k, v in wire.items() if k not in ("bytes", "cut")}
+    cut = wire.get("cut")
+    if isinstance(cut, dict):
+        out["size"], out["sha256"] = cut.get("size", 0), cut.get("sha256", "")
+    return out
+
+
 def evidence_from_result(result: dict[str, Any]) -> Evidence:
     """Rebuild the Evidence a result.json was judged from, for `check` and `report`."""
     scenario = result.get("scenario", {})
@@ -332,7 +375,7 @@ def evidence_from_result(result: dict[str, Any]) -> Evidence:
         "scripts": result.get("scripts", []), "storage": result.get("storage", []),
         "api_calls": result.get("api_calls", []), "page_headers": result.get("page_headers", {}),
         "dns": [{k: v for k, v in d.items() if k != "party"} for d in result.get("dns", [])],
-        "wire": [{k: v for k, v in w.items() if k != "bytes"} for w in result.get("wire", [])],
+        "wire": [_wire_record(w) for w in result.get("wire", [])],
         "capture": {k: v for k, v in (result.get("capture") or {}).items()
                     if k in ("witnesses", "complete", "reason")},
         "screenshots": result.get("screenshots", []),

@@ -8,6 +8,7 @@ Processes are counted by a marker in their environment, which every process card
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -184,9 +185,6 @@ def test_pages_that_never_finish_loading_or_never_go_quiet(lab, tmp_path, marker
     assert proc.returncode == 3, err[-3000:]
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: the network witness keeps every sent byte of a "
-                   "connection in result.json (wire.sent_b64), so a 12 MiB POST makes it 17 MB; the body "
-                   "cap does not yet apply to the wire record")
 def test_burst_and_large_bodies_are_recorded_in_full(lab, tmp_path, marker):
     folder = tmp_path / "scenarios"
     folder.mkdir()
@@ -218,6 +216,17 @@ def test_burst_and_large_bodies_are_recorded_in_full(lab, tmp_path, marker):
     assert big["body"]["size"] > 12 * 2**20 and big["body"]["searched"] is True and len(big["body"]["sha256"]) == 64
     hit = [f for f in large["findings"] if f["rule"] == "card-data-egress" and f["host"] == "burst-stats.net"]
     assert hit and hit[0]["request_id"] == big["id"]
+    # The connection that carried it was searched in full and is kept as a large body is: its size,
+    # the hash of every byte, its first bytes and the bytes around the card, with what was cut.
+    wire = [w for w in large["wire"] if w["host"] == "burst-stats.net" and "cut" in w]
+    assert wire, [(w["host"], w["bytes"]) for w in large["wire"]]
+    cut = wire[0]["cut"]
+    assert cut["size"] > 12 * 2**20 and cut["searched"] is True and len(cut["sha256"]) == 64
+    assert cut["cut"] == cut["size"] - cut["kept"] > 11 * 2**20
+    kept = [base64.b64decode(e["sent_b64"]) for e in wire[0]["excerpts"] if e["field"] == "number"]
+    assert any(large["card"]["number"].encode() in k for k in kept), wire[0]["excerpts"]
+    report = (tmp_path / "out" / "hostile-large" / "report.html").read_text()
+    assert "every byte was searched" in report and "MiB cut" in report
     # Re-judged from the saved result, the same card data is found.
     check = subprocess.run([sys.executable, "-m", "audit", "check", str(large_json)], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)

