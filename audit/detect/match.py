@@ -35,7 +35,8 @@ from audit.evidence import Card
 from audit.detect.context import container_label, context_patterns, near_number
 from audit.detect.decode import MAX_DECOMPRESSED, REGION_DECODERS, base64_in_url, decompress, looks_compressed
 from audit.detect.needles import CardPatterns, card_digits, number_groups, patterns_for
-from audit.detect.search import MAX_LAYERS, Budget, SearchContext, candidate_regions, expand, has_text_run
+from audit.detect.search import (MAX_LAYERS, Budget, SearchContext, candidate_regions, char_classes, expand,
+                                 has_run)
 
 # Decoding layers searched below the captured bytes (url+base64+base64+base64+gzip fits).
 MAX_DEPTH = 5
@@ -110,13 +111,21 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
     forms = tuple(pats.forms) + tuple(f[::-1] for f in pats.forms)
     for i, buf in enumerate(bufs):
         hits = hits_by_item.get(i)
-        if hits is None and (buf.isascii() and b"\x00" not in buf and not has_text_run(buf) or
-                             not looks_compressed(buf) and next(candidate_regions(buf, True), None) is None):
-            results.append(Scan([]))  # no needle, no shape the search starts from
-            continue
+        classes = None
+        if hits is None:
+            # No needle: searched only if a shape the search starts from is there. The body's
+            # character classes, mapped here, serve the search's text runs too.
+            classes = char_classes(buf)
+            if buf.isascii() and b"\x00" not in buf:
+                if not has_run(classes):
+                    results.append(Scan([]))
+                    continue
+            elif not looks_compressed(buf) and next(candidate_regions(buf, True, classes), None) is None:
+                results.append(Scan([]))
+                continue
         budget = Budget.for_body(len(buf))
         try:
-            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget))
+            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget, classes))
         except RecursionError:  # pathological nesting: nothing sound to report for this body
             found = []
             budget.note("nesting too deep to decode")

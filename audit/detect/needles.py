@@ -217,7 +217,7 @@ class CardPatterns:
 
         # Shapes the decoding search starts from (`audit.detect.search`), each behind a literal so
         # the scan keeps its speed: percent escapes (`search.URL_SEED`), a JSON \u escape, an array
-        # of character codes. Runs of encoded text are found apart (`search.has_text_run`): a
+        # of character codes. Runs of encoded text are found apart (`search.has_run`): a
         # character-class repeat here would slow the whole scan.
         for expr in (URL_SEED,
                      rb"\\u[0-9a-fA-F]{4}",

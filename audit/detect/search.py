@@ -105,10 +105,12 @@ class Decoder:
 
 @dataclass(frozen=True)
 class SearchContext:
-    """What a decoder may know about the card: the number forms, for XOR key recovery."""
+    """What a decoder may know about the card: the number forms, for XOR key recovery; and the
+    captured body's character classes (`_CLASS`), when the matcher already mapped them."""
 
     forms: tuple[bytes, ...]
     budget: Budget
+    classes: bytes | None = None
 
 
 REGISTRY: list[Decoder] = []
@@ -152,12 +154,19 @@ def is_text(data: bytes) -> bool:
     return True
 
 
-def has_text_run(data: bytes) -> bool:
-    return data.translate(_CLASS).find(_RUN_SEED) >= 0
+def char_classes(data: bytes) -> bytes:
+    """Each byte of `data` as b"a" (an encoded-text alphabet character) or b" " (anything else)."""
+    return data.translate(_CLASS)
 
 
-def _text_runs(data: bytes) -> Iterator[Region]:
-    classes = data.translate(_CLASS)
+def has_run(classes: bytes) -> bool:
+    """Whether a `char_classes` map holds a run of MIN_RUN alphabet characters."""
+    return classes.find(_RUN_SEED) >= 0
+
+
+def _text_runs(data: bytes, classes: bytes | None = None) -> Iterator[Region]:
+    if classes is None:
+        classes = data.translate(_CLASS)
     pos = 0
     while True:
         i = classes.find(_RUN_SEED, pos)
@@ -244,11 +253,12 @@ def _utf16_runs(data: bytes) -> Iterator[Region]:
             pos = j
 
 
-def candidate_regions(data: bytes, top: bool) -> Iterator[Region]:
+def candidate_regions(data: bytes, top: bool, classes: bytes | None = None) -> Iterator[Region]:
     """The regions of one layer a decoder might apply to. `top`: the captured bytes themselves,
     which count as binary only when they are not text; a decoded layer is binary by origin
-    (XOR with a key below 0x80 leaves ASCII text ASCII)."""
-    yield from _text_runs(data)
+    (XOR with a key below 0x80 leaves ASCII text ASCII). `classes`: `data.translate(_CLASS)`,
+    if the caller has it already."""
+    yield from _text_runs(data, classes)
     text = is_text(data)
     if text:
         if b"%" in data:
@@ -453,13 +463,17 @@ def _lz_text(out: str) -> bytes:
 @register("lzstring", ("text",), lambda run: not _all_hex(run) and _lz_alphabet(run) is not None)
 def _lz_base64(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
     """lz-string's compressToBase64 and compressToEncodedURIComponent forms."""
-    mapped = run.rstrip(b"=")[:LZ_MAX_CHARS].translate(_lz_table(_lz_alphabet(run)))
-    if mapped[0] & 16 or b"\xff" in mapped:
+    text = run.rstrip(b"=")
+    table = _lz_table(_lz_alphabet(run))
+    head = text[:LZ_PROBE].translate(table)  # the probe's window first: most runs end there
+    if head[0] & 16 or b"\xff" in head:
         return  # the first code must be 0 or 1 (a character): its second bit is the value's 0x10
-    if not _lz_probe(list(mapped[:LZ_PROBE]), 32):
+    if not _lz_probe(list(head), 32):
+        return
+    mapped = text[:LZ_MAX_CHARS].translate(table)
+    if b"\xff" in mapped:
         return
     values = list(mapped)
-    text = run.rstrip(b"=")
     out, ran_out = _lz_read(values, 32)
     if ran_out and len(text) > LZ_MAX_CHARS:
         ctx.budget.note(f"lz-string stream of more than {LZ_MAX_CHARS} characters not decompressed")
@@ -585,7 +599,7 @@ def expand(data: bytes, ctx: SearchContext, top: bool) -> Iterator[Layer]:
     if not ctx.budget.spend(len(data), f"layer of {len(data)} bytes"):
         return
     seen: set[bytes] = set()
-    for region in candidate_regions(data, top):
+    for region in candidate_regions(data, top, ctx.classes if top else None):
         for dec in REGISTRY:
             if region.kind not in dec.kinds or not dec.accepts(region.data):
                 continue
