@@ -26,6 +26,7 @@ SETTLE_BOUND_MIN_S = 15.0   # ...but at least this long (a burst of thousands of
 SETTLE_BOUND_MAX_S = 45.0   # ...and never longer than this: a never-quiet page cannot hold a run
 DEADLINE_RESERVE_S = 15.0   # kept before the deadline for the final look, leaving pages, closing
 UNLOAD_BOUND_S = 5.0       # pages left are quiet at once; what still sends is a worker or a popup
+SHOT_TIMEOUT_MS = 10000     # one screenshot
 
 
 def _quietly(close: Any) -> None:
@@ -58,6 +59,7 @@ class Run:
         self.steps: list[StepRecord] = []
         self.screenshots: list[str] = []
         self._shot_no = 0
+        self._queued_shots: list[tuple[Any, str, str]] = []   # (task, path, name) of pictures on their way
         self.watchdog: Watchdog | None = None
         self._early_errors: list[str] = []   # recorded before the recording exists
         self._early_notes: list[str] = []
@@ -204,6 +206,7 @@ class Run:
             # NetLog is whole only once it has.
             close = lambda: (_quietly(context.close), _quietly(browser.close))  # noqa: E731
             with self._phase("reading what was recorded", 60):
+                self._collect_shots(context)
                 return self._evidence(card, started_at, time.monotonic() - t0, completed, browser_name, close)
         finally:
             with self._phase("closing the browser", 30):
@@ -327,7 +330,7 @@ class Run:
                 shot = self._shoot(f"failed-{action}")
                 self.progress(f"  step {number} failed: {error}")
             elif shot is None and self.config.screenshots == "steps":
-                shot = self._shoot(action, full_page=False)
+                shot = self._shoot_later(action)
             self.steps.append(StepRecord(action=action, target=target, ok=ok, error=error,
                                          screenshot=shot, duration_s=round(time.monotonic() - began, 3),
                                          time=began_at))
@@ -360,12 +363,62 @@ class Run:
         rel = f"screenshots/{self._shot_no:02d}-{name}.png"
         try:
             (self.out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
-            live[-1].screenshot(path=str(self.out_dir / rel), full_page=full_page, timeout=10000)
+            live[-1].screenshot(path=str(self.out_dir / rel), full_page=full_page, timeout=SHOT_TIMEOUT_MS)
         except Exception as exc:
             self.recording.session.note(f"screenshot {name}: {_first_line(exc)}")
             return None
         self.screenshots.append(rel)
         return rel
+
+    def _shoot_later(self, name: str) -> str | None:
+        """A step's picture of the viewport, off the flow's critical path: the browser takes it
+        while the next step runs (the call is queued on Playwright's event loop, which runs at the
+        next call into the browser), and `_collect_shots` waits for every queued picture before
+        the browser closes. Taken as `_shoot` takes it when the queue is not available."""
+        live = self.recording.live_pages() if self.recording and not self.recording.halted else []
+        if not live:
+            return None
+        page = live[-1]
+        impl, loop = getattr(page, "_impl_obj", None), getattr(page, "_loop", None)
+        rel = f"screenshots/{self._shot_no + 1:02d}-{name}.png"
+        try:
+            (self.out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
+            shot = impl.screenshot(timeout=SHOT_TIMEOUT_MS, type="png", path=str(self.out_dir / rel),
+                                   quality=None, omit_background=None, full_page=False, clip=None,
+                                   animations=None, caret=None, scale=None, mask=None, mask_color=None,
+                                   style=None)
+            task = loop.create_task(shot)
+        except Exception:  # noqa: BLE001 - another Playwright: the picture is taken in line
+            return self._shoot(name, full_page=False)
+        self._shot_no += 1
+        self._queued_shots.append((task, rel, name))
+        self.screenshots.append(rel)
+        return rel
+
+    def _collect_shots(self, context: Any) -> None:
+        """Wait (bounded) for the pictures queued by `_shoot_later`; one that failed or did not
+        come is noted and dropped from the steps that named it."""
+        queued, self._queued_shots = self._queued_shots, []
+        pending = [task for task, _rel, _name in queued if not task.done()]
+        if pending:
+            import asyncio
+            try:
+                context._sync(asyncio.wait(pending, timeout=SHOT_TIMEOUT_MS / 1000 + 5))
+            except Exception:  # noqa: BLE001 - the browser is gone: what was taken stands
+                pass
+        for task, rel, name in queued:
+            if not task.done():
+                task.cancel()
+                problem = "not taken in time"
+            elif task.cancelled():
+                problem = "cancelled"
+            elif task.exception() is not None:
+                problem = _first_line(task.exception())
+            else:
+                continue
+            self.recording.session.note(f"screenshot {name}: {problem}")
+            self.screenshots = [r for r in self.screenshots if r != rel]
+            self.steps = [replace(s, screenshot=None) if s.screenshot == rel else s for s in self.steps]
 
     def _stop_trace(self, context: Any, completed: bool) -> None:
         """Write trace.zip; with retain-on-failure the caller drops it once the run has passed."""
