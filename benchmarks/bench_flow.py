@@ -12,6 +12,12 @@ a timer fire at once), waiting for 300 ms of network quiet, leaving the pages (p
 judging, and writing result.json, report.html, the HAR, JUnit and SARIF. `quiet 0` isolates the
 cost of recording and reporting from the deliberate wait.
 
+Each run's CPU time (this process and the driver and browser processes it started, once they
+have exited) is printed beside its wall time: on a machine where other work runs, wall times
+swing with the load, CPU seconds much less. `audited, no trace` is the audited run without the
+project's `trace: retain-on-failure` (Playwright tracing with screenshots and DOM snapshots of
+every browser call), to show what the trace costs.
+
 The network witness (Chromium's NetLog in Everything mode, read and reconciled after the browser
 shuts down, and the wire sweep) is measured two ways: the audited run against the same run with
 `witness: page-only` (no NetLog), and the time spent reading and reconciling the log itself. Its
@@ -21,6 +27,8 @@ share of the audited run must stay under 10 %.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -83,13 +91,21 @@ def _time_the_netlog_reader() -> None:
     NetLogRecorder.finish = timed
 
 
-def audited_run(quiet_ms: int | None, witness: str = "both") -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its exited children (the driver, and the browser it reaped)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def audited_run(quiet_ms: int | None, witness: str = "both", trace: str | None = None) -> float:
     scenario = load_scenario(SCENARIO)
     if quiet_ms is not None:
         settle = scenario.settle.model_copy(update={"quiet_ms": quiet_ms})
         scenario = scenario.model_copy(update={"settle": settle, "settle_ms": None})
     # The deadline is for hostile pages; on a loaded machine it must not cut a timed run short.
     config = load_config(None).with_overrides(run_timeout_ms=600000, witness=witness)
+    if trace is not None:
+        config = config.with_overrides(trace=trace)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         result, _ = audit_scenario(scenario, config, Path(out))
@@ -105,20 +121,28 @@ def main() -> int:
     args = parser.parse_args()
     _time_the_netlog_reader()
     bare_run()  # warm-up: page cache, font cache, Chromium's first start
-    times: dict[str, list[float]] = {"bare": [], "audited": [], "audited, quiet 0": [],
-                                     "audited, one witness": []}
+    runs = {"bare": bare_run, "audited": lambda: audited_run(None), "audited, quiet 0": lambda: audited_run(0),
+            "audited, one witness": lambda: audited_run(None, witness="page-only"),
+            "audited, no trace": lambda: audited_run(None, trace="off")}
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
     for n in range(args.rounds):
-        times["bare"].append(bare_run())
-        times["audited"].append(audited_run(None))
-        times["audited, quiet 0"].append(audited_run(0))
-        times["audited, one witness"].append(audited_run(None, witness="page-only"))
-        print(f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
+        for name, run in runs.items():
+            before = cpu_seconds()
+            times[name].append(run())
+            cpu[name].append(cpu_seconds() - before)
+        print(f"round {n + 1} (load {os.getloadavg()[0]:.1f}): "
+              + ", ".join(f"{k} {v[-1]:.2f} s (cpu {cpu[k][-1]:.2f} s)" for k, v in times.items()), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     print()
     for k, v in med.items():
-        print(f"{k:<20} median {v:6.2f} s")
+        print(f"{k:<20} median {v:6.2f} s   cpu {med_cpu[k]:6.2f} s")
     print(f"ratio audited/bare            {med['audited'] / med['bare']:.2f}  (target 1.3, stretch 1.2)")
     print(f"ratio audited quiet 0/bare    {med['audited, quiet 0'] / med['bare']:.2f}")
+    print(f"ratio audited no trace/bare   {med['audited, no trace'] / med['bare']:.2f}")
+    print(f"cpu ratio audited/bare        {med_cpu['audited'] / med_cpu['bare']:.2f}  "
+          f"(no trace {med_cpu['audited, no trace'] / med_cpu['bare']:.2f})")
     # Paired by round (the two runs of a round share the machine's load at that time).
     witness = statistics.median(a - b for a, b in zip(times["audited"], times["audited, one witness"]))
     reader = statistics.median(READ_SECONDS) if READ_SECONDS else 0.0
