@@ -249,7 +249,10 @@ class Run:
         if self.watchdog is not None and self.watchdog.halted:
             self.recording.halted = self.watchdog.halted
         if self.config.trace != "off":
-            context.tracing.start(screenshots=True, snapshots=True)
+            # DOM snapshots of every browser call, without the trace's own screencast: the
+            # pictures of each step are in screenshots/ already, and the screencast of every
+            # frame was the trace's main cost on the audited flow.
+            context.tracing.start(screenshots=False, snapshots=True)
         browser.on("disconnected", lambda _b: self.recording.closing
                    or self.recording.session.error("browser", "the browser disconnected"))
         return browser, context

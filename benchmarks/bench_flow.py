@@ -15,7 +15,7 @@ cost of recording and reporting from the deliberate wait.
 Each run's CPU time (this process and the driver and browser processes it started, once they
 have exited) is printed beside its wall time: on a machine where other work runs, wall times
 swing with the load, CPU seconds much less. `audited, no trace` is the audited run without the
-project's `trace: retain-on-failure` (Playwright tracing with screenshots and DOM snapshots of
+project's `trace: retain-on-failure` (Playwright tracing with DOM snapshots of
 every browser call), to show what the trace costs.
 
 The network witness (Chromium's NetLog in Everything mode, read and reconciled after the browser
