@@ -48,6 +48,8 @@ def _rule(rule_id: str) -> dict[str, Any]:
 # Findings about a card field or card data that no request carried sit on the step typing the card.
 CARD_RULES = ("card-data-egress", "card-data-at-rest", "card-field-outside-processor", "card-field-obscured")
 SRCROOT = "%SRCROOT%"
+# Steps that only watch the page: no request is theirs.
+PASSIVE = ("wait_for", "screenshot")
 
 
 def _source(result: dict[str, Any]) -> tuple[str, list[int], list[int]]:
@@ -72,7 +74,12 @@ def step_of(finding: dict[str, Any], result: dict[str, Any], card_steps: list[in
                  if finding.get("request_id") and r.get("id") == finding.get("request_id")), None)
     began = [view.number(s.get("time"), -1.0) for s in steps]
     if isinstance(when, (int, float)) and steps and any(t > 0 for t in began):
-        return max([i for i, t in enumerate(began) if 0 <= t <= when] or [0])
+        # The last step begun before the request that acts on the page: a wait or a picture
+        # sets nothing off, so a request sent while it ran came from the step before it (the
+        # click whose handler posts the card once the click itself has returned).
+        acting = [i for i, t in enumerate(began) if 0 <= t <= when
+                  and view.text(steps[i].get("action")) not in PASSIVE]
+        return max(acting or [0])
     if finding.get("rule") in CARD_RULES and card_steps:
         return card_steps[0]
     return 0
