@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from contextlib import ExitStack
@@ -404,7 +405,6 @@ class Run:
         queued, self._queued_shots = self._queued_shots, []
         pending = [task for task, _rel, _name in queued if not task.done()]
         if pending:
-            import asyncio
             try:
                 context._sync(asyncio.wait(pending, timeout=SHOT_TIMEOUT_MS / 1000 + 5))
             except Exception:  # noqa: BLE001 - the browser is gone: what was taken stands

@@ -32,7 +32,7 @@ class FrameRecorder(Recorder):
         self._frames: dict[tuple[int, str], dict[str, Any]] = {}  # (id(frame), url) -> record fields
         self._forms: dict[tuple[tuple[int, str], str], dict[str, Any]] = {}  # (frame key, where) -> form
         self._keep: list[Any] = []
-        self._cdp: dict[int, Any] = {}  # id(page or frame) -> its CDP session, None when it has none
+        self._cdp: dict[int, Any] = {}  # id(page or frame) -> its CDP session
         self._no_cdp: dict[int, str] = {}  # id(frame) -> the URL it had when it had no session
         self._context: Any = None
         self._out_dir = out_dir
@@ -132,19 +132,22 @@ class FrameRecorder(Recorder):
     def _session(self, target: Any) -> Any:
         """The CDP session of a page, or of a frame with its own target (a cross-site frame)."""
         key = id(target)
-        if self._cdp.get(key) is None:
-            # A frame in its parent's process has no target of its own, until it navigates to
-            # another site (an about:blank iframe that loads the processor's page): a frame
-            # without one is asked again once its URL changed, never written off for the run.
-            url = getattr(target, "url", "")
-            if self._no_cdp.get(key) == url and key in self._cdp:
+        if key in self._cdp:
+            return self._cdp[key]
+        # A frame in its parent's process has no target of its own, until it navigates to another
+        # site (an about:blank iframe that loads the processor's page): a frame without one is
+        # asked again once its URL changed, never written off for the run.
+        url = getattr(target, "url", "")
+        if key in self._no_cdp:
+            if self._no_cdp[key] == url:
                 return None
-            try:
-                self._cdp[key] = self._context.new_cdp_session(target)
-            except Exception:
-                self._cdp[key], self._no_cdp[key] = None, url
-            if target not in self._keep:
-                self._keep.append(target)
+        else:
+            self._keep.append(target)  # the object stays alive, so its id is not reused
+        try:
+            self._cdp[key] = self._context.new_cdp_session(target)
+        except Exception:
+            self._no_cdp[key] = url
+            return None
         return self._cdp[key]
 
     def _sweep_page(self, page: Any, index: int) -> None:
