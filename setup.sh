@@ -59,5 +59,7 @@ if [ "$mode" = demo ]; then
 elif [ "$mode" = install ]; then
   exit 0
 else
-  exec .venv/bin/python -m pytest -q "${@:2}"
+  # A test that fails is run once more (pytest-rerunfailures); the summary line counts the
+  # reruns ("N rerun") and names them, and a test that fails twice fails the run.
+  exec .venv/bin/python -m pytest -q --reruns 1 --reruns-delay 2 -r R "${@:2}"
 fi

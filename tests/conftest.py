@@ -42,3 +42,24 @@ def cli():
 def write_scenario(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+# A test that failed and passed when run again (setup.sh runs the suite with `--reruns 1`) is a
+# flaky test, and its first failure is worth reading: it is printed at the end of the run.
+_RERUNS: list[Any] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.outcome == "rerun":
+        _RERUNS.append(report)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RERUNS:
+        return
+    terminalreporter.section("first failures of tests run again")
+    for report in _RERUNS:
+        text = str(report.longrepr).splitlines()
+        terminalreporter.write_line(f"{report.nodeid} ({report.when}):")
+        for line in text[-25:]:
+            terminalreporter.write_line(f"    {line}")

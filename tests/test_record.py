@@ -28,7 +28,24 @@ def pay_with_stripe_elements(page):
                             ('input[name="cvc"]', "123"), ('input[name="postal"]', "94107")):
         card.locator(selector).press_sequentially(value, delay=10)
     page.get_by_role("button", name="Pay now").click()
-    page.get_by_text("Payment received").wait_for()
+    wait_for_receipt(page, card_frame=card)
+
+
+def wait_for_receipt(page, card_frame=None):
+    """The receipt page, or a failure that says what the payer saw instead."""
+    try:
+        page.get_by_text("Payment received").wait_for(timeout=30_000)
+    except Exception as exc:
+        seen = {"url": page.url}
+        try:
+            seen["card errors"] = page.evaluate("(document.getElementById('card-errors') || {}).textContent")
+            seen["pay button disabled"] = page.evaluate("(document.getElementById('submit-payment') || {}).disabled")
+            if card_frame is not None:
+                for selector in ('input[name="cardnumber"]', 'input[name="exp-date"]', 'input[name="cvc"]', 'input[name="postal"]'):
+                    seen[selector] = card_frame.locator(selector).input_value(timeout=2_000)
+        except Exception as inner:  # the page itself may be what went wrong
+            seen["page"] = str(inner)[:200]
+        raise AssertionError(f"no receipt: {seen}") from exc
 
 
 def pay_in_paypal_popup(page):
@@ -41,7 +58,7 @@ def pay_in_paypal_popup(page):
     for selector, value in (("#cardNumber", PAYPAL_CANARY), ("#cardExpiry", "12/34"), ("#cardCvv", "123")):
         popup.locator(selector).press_sequentially(value, delay=10)
     popup.get_by_role("button", name="Pay Now").click()
-    page.get_by_text("Payment received").wait_for()
+    wait_for_receipt(page)
 
 
 @pytest.mark.parametrize("url,drive,processor,frame", [
