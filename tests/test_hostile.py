@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -151,6 +152,27 @@ def test_killed_card_audit_leaves_no_process(sig, lab, tmp_path, marker):
         frozen = json.loads((tmp_path / "out" / "hostile-frozen" / "result.json").read_text())
         assert frozen["verdict"] == "inconclusive"
         assert any("SIGTERM" in e["message"] for e in frozen["errors"]), frozen["errors"]
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None,
+                    reason="xvfb-run is missing (Debian: apt-get install xvfb; setup.sh test installs it)")
+def test_print_dialogs_do_not_hold_a_headed_run(lab, tmp_path, marker):
+    """A headed Chromium (`--headed`, `--present`) opens its print preview for every print(), and the
+    page behind it stops: card entry timed out and the run ended at its deadline. print() is
+    answered in the page, as a payer closes the dialog, whatever frame it is called from."""
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    path = scenario(folder, "hostile-print", lab.host_map())
+    (tmp_path / "playwright.config.yaml").write_text(CONFIG)
+    proc = subprocess.run(["xvfb-run", "-a", sys.executable, "-m", "audit", "run", str(path), "--headed",
+                           "--config", str(tmp_path / "playwright.config.yaml"), "--out", str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert not wait_for_none_left(), "processes outlived card-audit"
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert proc.returncode == 0, (proc.stderr[-3000:], result["errors"])
+    assert result["verdict"] == "pass" and result["flow"]["completed"], result["errors"]
+    typed = {k["field"]: k["landed_host"] for k in result["keystrokes"]}
+    assert all(typed.get(f) == "js.stripe.com" for f in ("number", "expiry", "cvc")), result["keystrokes"]
 
 
 def test_pages_that_never_finish_loading_or_never_go_quiet(lab, tmp_path, marker):

@@ -16,13 +16,14 @@ HIDE_JS = """() => {
   try { document.dispatchEvent(new Event('visibilitychange')); } catch (e) {}
   try { window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: false})); } catch (e) {}
 }"""
-# alert(), confirm() and prompt() answered inside the page, as a payer going ahead would (OK to an
+# alert(), confirm(), prompt() and print() answered inside the page, as a payer going ahead would (OK to an
 # alert or a confirm, nothing typed into a prompt), without a round trip per dialog: a page that
-# opens a dialog every few milliseconds cannot stall the flow. The replacements keep the native
-# functions' names and source text.
+# opens a dialog every few milliseconds cannot stall the flow. A print dialog is closed as a payer
+# closes it (headless Chromium opens none; a headed one's print preview holds the page behind it).
+# The replacements keep the native functions' names and source text.
 ANSWER_DIALOGS_JS = r"""
 (() => {
-  const answers = {alert: undefined, confirm: true, prompt: null};
+  const answers = {alert: undefined, confirm: true, prompt: null, print: undefined};
   for (const name of Object.keys(answers)) {
     const native = window[name];
     if (typeof native !== 'function') continue;
