@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
+import warnings
 from contextlib import ExitStack
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -77,6 +79,12 @@ class Run:
     def _halted(self, reason: str) -> None:
         if self.recording is not None:
             self.recording.halted = reason
+        # The browser was stopped on purpose: the calls the driver leaves unanswered, and the
+        # events it still delivers for objects already gone, are expected and say nothing the
+        # result does not (it names the reason). They are not printed as if something broke.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        logging.getLogger("playwright").setLevel(logging.CRITICAL)
+        warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
 
     def _phase(self, what: str, seconds: float) -> Any:
         assert self.watchdog is not None
@@ -277,20 +285,27 @@ class Run:
         spec = self.scenario.settle
         # The longest of the quiet periods asked for: more capture is safer.
         quiet_ms = max(spec.quiet_ms, self.scenario.settle_ms or 0, self.config.settle_ms or 0)
-        if spec.fast_forward and self._clock_installed:
+        # Once the browser was stopped (deadline, no answer, SIGTERM) there is nothing left to
+        # wait for or look at: what was recorded is judged at once.
+        if spec.fast_forward and self._clock_installed and not rec.halted:
             with self._phase("moving the page clock forward", 30):
                 rec.fast_forward(context, spec.fast_forward)
-        bound_s = self._settle_bound(quiet_ms)
-        with self._phase("the settle period", bound_s + 30):
-            rec.settle(quiet_ms, bound_s=bound_s)
-        with self._phase("the final look at the pages", 30):
-            rec.snapshot(final=True)
-        with self._phase("the final screenshot", 20):
-            self._shoot("final")
-        with self._phase("leaving the pages", 40):
-            rec.unload(UNLOAD_SETTLE_MS, bound_s=min(self._settle_bound(quiet_ms), UNLOAD_BOUND_S))
-        with self._phase("writing the trace", 60):
-            self._stop_trace(context, completed)
+        if not rec.halted:
+            bound_s = self._settle_bound(quiet_ms)
+            with self._phase("the settle period", bound_s + 30):
+                rec.settle(quiet_ms, bound_s=bound_s)
+        if not rec.halted:
+            with self._phase("the final look at the pages", 30):
+                rec.snapshot(final=True)
+        if not rec.halted:
+            with self._phase("the final screenshot", 20):
+                self._shoot("final")
+        if not rec.halted:
+            with self._phase("leaving the pages", 40):
+                rec.unload(UNLOAD_SETTLE_MS, bound_s=min(self._settle_bound(quiet_ms), UNLOAD_BOUND_S))
+        if not rec.halted:
+            with self._phase("writing the trace", 60):
+                self._stop_trace(context, completed)
 
     def _settle_bound(self, quiet_ms: int) -> float:
         """How long capture may wait for the network to go quiet: long enough for a burst of
@@ -312,6 +327,9 @@ class Run:
         start_url = str(self.scenario.start_url)
         plan = [("goto", start_url, None)] + [(s.action, s.describe(), s) for s in self.scenario.steps]
         for number, (action, target, step) in enumerate(plan, start=1):
+            if rec.halted:  # the browser was stopped (deadline, no answer, SIGTERM): no step can run
+                self.progress(f"  steps {number}-{len(plan)} not run: {rec.halted}")
+                return False
             self.progress(f"step {number}/{len(plan)}: {action} {target}")
             began, began_at = time.monotonic(), rec.session.now()
             shot = None
@@ -404,7 +422,7 @@ class Run:
         come is noted and dropped from the steps that named it."""
         queued, self._queued_shots = self._queued_shots, []
         pending = [task for task, _rel, _name in queued if not task.done()]
-        if pending:
+        if pending and not (self.recording and self.recording.halted):
             try:
                 context._sync(asyncio.wait(pending, timeout=SHOT_TIMEOUT_MS / 1000 + 5))
             except Exception:  # noqa: BLE001 - the browser is gone: what was taken stands

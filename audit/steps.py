@@ -231,6 +231,8 @@ class StepRunner:
         card_hosts = list(getattr(self.profile, "card_frame_hosts", []) or [])
         while True:
             pages = [p for p in self._pages() if not p.is_closed()][::-1]
+            if not pages:  # every window closed, or the browser was stopped: nothing can show up
+                raise StepFailed("no window is open to look for card fields in")
             for page in pages:
                 frames = sorted(page.frames, key=lambda f: not matches_any(host_of(f.url), card_hosts))
                 for frame in frames:

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXTRA_HOSTS = ("tags.slow-cdn.net", "burst-stats.net")
 MARK = "CARD_AUDIT_TEST_RUN"
 HOSTILE = ("hostile-frozen", "hostile-alerts", "hostile-beforeunload", "hostile-popups", "hostile-iframes",
-           "hostile-oom")
+           "hostile-oom", "hostile-console-burst")
 CONFIG = ("run_timeout_ms: 150000\ntimeout_ms: 20000\n"
           # A small JavaScript heap, so that the page that hoards memory runs out quickly.
           "args: [\"--js-flags=--max-old-space-size=96\"]\n")
@@ -119,6 +119,13 @@ def test_hostile_pages_end_with_their_verdicts_and_nothing_left(lab, tmp_path, m
     iframes = results["hostile-iframes"]
     assert iframes["verdict"] == "pass" or not iframes["capture"]["complete"], iframes["errors"]
     assert sum(1 for f in iframes["frames"] if "hostile-popup-page" in f["url"]) >= 120
+
+    # 12,001 console lines: the first 5,000 are kept, the rest counted, a 200 KB line kept in part.
+    burst = results["hostile-console-burst"]
+    assert burst["verdict"] == "pass", burst["errors"]
+    assert len(burst["console"]) <= 5_100, len(burst["console"])
+    assert any("console lines; the first 5,000 are kept" in n for n in burst["notes"]), burst["notes"]
+    assert max(len(c["text"]) for c in burst["console"]) < 70_000
 
     oom = results["hostile-oom"]
     assert oom["verdict"] in ("inconclusive", "fail")

@@ -1,4 +1,10 @@
-"""Console messages and uncaught page errors from every page, frame and worker."""
+"""Console messages and uncaught page errors from every page, frame and worker.
+
+A page can write to the console without end. Lines the browser writes about requests (a request
+its Content Security Policy refused, one the ad blocker stopped) are what the network layer may
+not show, so every one of them is kept, up to a bound past which the capture is incomplete. Other
+lines are kept up to a count and a length; the rest are counted and said, never judged: card data
+in the console has not left the browser."""
 
 from __future__ import annotations
 
@@ -9,12 +15,27 @@ from . import Recorder
 from .network import is_blocked_by_client
 
 
+CONSOLE_KEPT = 5_000              # ordinary lines kept...
+CONSOLE_TEXT_MAX = 64 * 1024      # ...each up to this many characters
+REPORT_LINES_MAX = 50_000         # lines about requests (CSP refusals, blocked by client) kept in full
+
+
+def reports_a_request(text: str) -> bool:
+    """A line the browser writes about a request it did not send: a CSP refusal ("... violates
+    the following Content Security Policy directive") or an ad blocker's stop."""
+    return "violates" in text or is_blocked_by_client(text)
+
+
 class ConsoleRecorder(Recorder):
     name = "console"
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self._lines: list[ConsoleRecord] = []
+        self._ordinary = 0
+        self._reports = 0
+        self._dropped = 0
+        self._cut = 0
 
     def attach_context(self, context: Any) -> None:
         # Context-level console events cover every page and popup, and workers as well.
@@ -35,9 +56,32 @@ class ConsoleRecorder(Recorder):
 
     def _add(self, kind: str, text: str, url: str | None, frame_url: str | None, page: int,
              source: str) -> None:
+        text = text or ""
+        if reports_a_request(text):
+            self._reports += 1
+            if self._reports > REPORT_LINES_MAX:
+                if self._reports == REPORT_LINES_MAX + 1:
+                    self.session.error("console", f"the page wrote more than {REPORT_LINES_MAX:,} console lines about "
+                                                  "refused or blocked requests: the ones after that were not kept")
+                return
+        else:
+            self._ordinary += 1
+            if self._ordinary > CONSOLE_KEPT:
+                self._dropped += 1
+                return
+            if len(text) > CONSOLE_TEXT_MAX:
+                self._cut += 1
+                text = text[:CONSOLE_TEXT_MAX] + f" [... {len(text) - CONSOLE_TEXT_MAX:,} more characters not kept]"
         self._lines.append(ConsoleRecord(type=kind, text=text, url=url, frame_url=frame_url, page=page,
                                          source=source, blocked_by_client=is_blocked_by_client(text),
                                          time=self.session.now()))
 
     def export(self) -> dict[str, Any]:
+        if self._dropped:
+            self.session.note(f"console: the page wrote {self._ordinary:,} console lines; the first {CONSOLE_KEPT:,} "
+                              f"are kept, {self._dropped:,} more are counted only (every line about a refused or "
+                              "blocked request is kept)")
+        if self._cut:
+            self.session.note(f"console: {self._cut:,} lines longer than {CONSOLE_TEXT_MAX:,} characters are kept "
+                              "in part")
         return {"console": tuple(self._lines)}
