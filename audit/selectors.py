@@ -90,20 +90,37 @@ def _random_token(token: str) -> bool:
     return False
 
 
+ID_WORDS = {"uid", "guid", "uuid", "nonce", "rand", "random"}  # what follows one of these is an id
+
+
+def _tokens(value: str) -> list[tuple[re.Match[str], bool, bool]]:
+    """Each word of `value`, whether it is random, and whether it follows a word that says an id
+    comes next (`uid_owfihelgvw`: letters a person could have typed, random all the same)."""
+    out, previous = [], ""
+    for m in re.finditer(r"[A-Za-z0-9]+", value):
+        named_id = previous.lower() in ID_WORDS
+        out.append((m, named_id or _random_token(m.group(0)), named_id))
+        previous = m.group(0)
+    return out
+
+
 def is_generated(value: str) -> bool:
-    return bool(_RANDOM.search(value)) or any(_random_token(t) for t in re.findall(r"[A-Za-z0-9]+", value))
+    return bool(_RANDOM.search(value)) or any(random for _m, random, _id in _tokens(value))
 
 
 def stable_prefix(value: str) -> str | None:
     """The part of a generated name before its random part (`__privateStripeFrame5371` ->
     `__privateStripeFrame`, `__zoid__paypal_buttons__uid_k3j9x2` -> `__zoid__paypal_buttons__uid_`),
     or None when too little is left to mean anything."""
-    for m in re.finditer(r"[A-Za-z0-9]+", value):
+    for m, random, named_id in _tokens(value):
         token = m.group(0)
-        if not _random_token(token):
+        if not random:
             continue
-        letters = re.match(r"[A-Za-z]{4,}(?=\d)", token)  # a word with a counter glued on
-        prefix = value[:m.start() + (letters.end() if letters else 0)]
+        # A word with a counter glued on (`Frame5371`): the word stays. Letters then digits then
+        # letters again (`rfxz8k2m1q`, a Math.random() id) are random throughout.
+        counted = None if named_id else re.fullmatch(r"([A-Za-z]{4,})\d+", token)
+        word = counted.group(1) if counted and re.search(r"[aeiouy]", counted.group(1), re.I) else ""
+        prefix = value[:m.start() + len(word)]
         cut = max(prefix.rfind("_"), prefix.rfind("-"))
         if cut >= 0 and 0 < len(prefix) - cut - 1 <= 3:  # a short random head before the digits
             prefix = prefix[:cut + 1]

@@ -14,6 +14,7 @@ import re
 import pytest
 
 from audit.profiles import load_profile
+from audit.redact import mask_foreign_cards
 from conftest import ROOT
 from redteam.cases import ALL, COLLECTORS, LEGIT, MERCHANT, SKIMMERS, Case
 from redteam.harness import SITES, corpus as run_corpus
@@ -290,15 +291,20 @@ def test_nothing_a_collector_received_went_unrecorded(corpus):
         for host in {e.host for e in case.egress if e.host in COLLECTORS}:
             owners.setdefault(host, []).append(case.name)
     everyone = {case.name: _recorded(corpus.result(case.name)) for case in ALL}
+    canaries = {corpus.result(case.name)["card"]["number"] for case in ALL}
     missed, checked = [], 0
     for host, names in owners.items():
         for got in corpus.received(host):
             if got.method == "WS":
                 continue  # frames of a socket: the socket is recorded, each frame with it
             checked += 1
-            if any((got.method, got.url) in everyone[name] for name in names):
+            # A result never stores another card number than the canary: a digit run that happens
+            # to be one (a Math.random() cache-buster, 1 in 10 of them Luhn-valid) is recorded
+            # masked, as `6157 •••• •••• 3267`.
+            sent = {(got.method, got.url)} | {(got.method, mask_foreign_cards(got.url, c)) for c in canaries}
+            if any(sent & everyone[name] for name in names):
                 continue
-            elsewhere = [name for name, seen in everyone.items() if (got.method, got.url) in seen]
+            elsewhere = [name for name, seen in everyone.items() if sent & seen]
             if not elsewhere:
                 missed.append(f"{'/'.join(names)}: {host} received {got.method} {got.url}, no run recorded it")
     assert not missed, "\n".join(missed)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import string
+
 import pytest
 
 from audit.record import CanaryValues
@@ -11,6 +14,11 @@ from audit.selectors import element_candidates, is_generated, stable_prefix
 @pytest.mark.parametrize("value,generated,prefix", [
     ("__privateStripeFrame5371", True, "__privateStripeFrame"),
     ("__zoid__paypal_buttons__uid_k3j9x2ab1c", True, "__zoid__paypal_buttons__uid_"),
+    # Math.random().toString(36) ids that start with four letters and a digit: all random
+    ("__zoid__paypal_buttons__uid_rfxz8k2m1q", True, "__zoid__paypal_buttons__uid_"),
+    ("__zoid__paypal_buttons__uid_zyhx0abcde", True, "__zoid__paypal_buttons__uid_"),
+    ("__zoid__paypal_buttons__uid_rfxz1234", True, "__zoid__paypal_buttons__uid_"),
+    ("__zoid__paypal_buttons__uid_owfihelgvw", True, "__zoid__paypal_buttons__uid_"),  # letters only
     ("paypal-card-field-uid_edtrivqyrp-number", True, "paypal-card-field-uid_"),
     ("paypal_card_number_field", False, None),
     ("sq-card-0", False, None),
@@ -23,6 +31,16 @@ from audit.selectors import element_candidates, is_generated, stable_prefix
 def test_generated_names(value, generated, prefix):
     assert is_generated(value) is generated
     assert stable_prefix(value) == prefix
+
+
+def test_math_random_ids_always_give_the_same_prefix():
+    """The demo's PayPal SDK names its frames `__zoid__paypal_buttons__uid_` + 10 characters of
+    Math.random().toString(36); a recorded or initialised scenario must find them on every load."""
+    rng = random.Random(7)
+    chars = string.digits + string.ascii_lowercase
+    for _ in range(5_000):
+        uid = "".join(rng.choice(chars) for _ in range(10))
+        assert stable_prefix("__zoid__paypal_buttons__uid_" + uid) == "__zoid__paypal_buttons__uid_", uid
 
 
 def test_element_candidates_prefer_what_the_payer_sees():
