@@ -287,25 +287,20 @@ class Run:
         quiet_ms = max(spec.quiet_ms, self.scenario.settle_ms or 0, self.config.settle_ms or 0)
         # Once the browser was stopped (deadline, no answer, SIGTERM) there is nothing left to
         # wait for or look at: what was recorded is judged at once.
-        if spec.fast_forward and self._clock_installed and not rec.halted:
-            with self._phase("moving the page clock forward", 30):
-                rec.fast_forward(context, spec.fast_forward)
-        if not rec.halted:
-            bound_s = self._settle_bound(quiet_ms)
-            with self._phase("the settle period", bound_s + 30):
-                rec.settle(quiet_ms, bound_s=bound_s)
-        if not rec.halted:
-            with self._phase("the final look at the pages", 30):
-                rec.snapshot(final=True)
-        if not rec.halted:
-            with self._phase("the final screenshot", 20):
-                self._shoot("final")
-        if not rec.halted:
-            with self._phase("leaving the pages", 40):
-                rec.unload(UNLOAD_SETTLE_MS, bound_s=min(self._settle_bound(quiet_ms), UNLOAD_BOUND_S))
-        if not rec.halted:
-            with self._phase("writing the trace", 60):
-                self._stop_trace(context, completed)
+        def phase(what: str, seconds: float, act: Callable[[], Any]) -> None:
+            if not rec.halted:
+                with self._phase(what, seconds):
+                    act()
+
+        if spec.fast_forward and self._clock_installed:
+            phase("moving the page clock forward", 30, lambda: rec.fast_forward(context, spec.fast_forward))
+        bound_s = self._settle_bound(quiet_ms)
+        phase("the settle period", bound_s + 30, lambda: rec.settle(quiet_ms, bound_s=bound_s))
+        phase("the final look at the pages", 30, lambda: rec.snapshot(final=True))
+        phase("the final screenshot", 20, lambda: self._shoot("final"))
+        phase("leaving the pages", 40,
+              lambda: rec.unload(UNLOAD_SETTLE_MS, bound_s=min(self._settle_bound(quiet_ms), UNLOAD_BOUND_S)))
+        phase("writing the trace", 60, lambda: self._stop_trace(context, completed))
 
     def _settle_bound(self, quiet_ms: int) -> float:
         """How long capture may wait for the network to go quiet: long enough for a burst of
