@@ -37,6 +37,10 @@ class BrowserConfig(BaseModel):
     run_timeout_ms: Annotated[int, Field(ge=1000, le=24 * 3600 * 1000)] = 120000
     viewport: Viewport | None = Viewport(width=1280, height=900)  # null: the window's own size
     trace: Recording = "off"
+    # Playwright's DOM snapshot of every browser call in trace.zip (what the trace viewer shows per
+    # action). Off, the trace keeps every call, the network and the console; the step pictures
+    # are in screenshots/. The snapshots cost about 1.4 s on the demo flow (benchmarks/bench_flow.py).
+    trace_snapshots: bool = False
     video: Recording = "off"
     connect: str | None = None                   # ws endpoint of a remote Playwright server
     # "both": the page layer and the browser's network stack (NetLog) witness every request; a

@@ -3,8 +3,8 @@ keys come one at a time with uneven gaps.
 
 Skimmers that hide from sandboxes count mouse movements and time typing; a run that teleports
 the mouse and types at a fixed rate shows them nothing. The figures are modest on purpose (an
-audit should not take much longer than the bare flow): a move takes about 0.1 to 0.2 s in 8 to
-16 steps, a key every 25 to 45 ms. Paths are cubic Béziers with control points off the straight line,
+audit should not take much longer than the bare flow): a move takes about 0.05 to 0.1 s in 8 to
+16 steps, a press lasts 30 to 60 ms, a key comes every 25 to 45 ms. Paths are cubic Béziers with control points off the straight line,
 eased in and out (slow at the start and end of a move, faster in the middle), never the straight,
 even-paced line of a scripted mouse.
 """
@@ -51,14 +51,14 @@ class Hands:
             px = u ** 3 * x0 + 3 * u * u * t * c1[0] + 3 * u * t * t * c2[0] + t ** 3 * x
             py = u ** 3 * y0 + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t ** 3 * y
             page.mouse.move(px, py, steps=per_point)
-            self._pause(10, 35)
+            self._pause(4, 12)
         self.x, self.y = x, y
 
     def click(self, page: Any, x: float, y: float) -> None:
         self.move(page, x, y)
-        self._pause(30, 90)
+        self._pause(15, 40)
         page.mouse.down()
-        self._pause(30, 80)
+        self._pause(30, 60)
         page.mouse.up()
 
     def point_in(self, box: dict[str, float]) -> tuple[float, float]:

@@ -258,10 +258,11 @@ class Run:
         if self.watchdog is not None and self.watchdog.halted:
             self.recording.halted = self.watchdog.halted
         if self.config.trace != "off":
-            # DOM snapshots of every browser call, without the trace's own screencast: the
-            # pictures of each step are in screenshots/ already, and the screencast of every
-            # frame was the trace's main cost on the audited flow.
-            context.tracing.start(screenshots=False, snapshots=True)
+            # Every browser call, the network and the console, without the trace's own screencast
+            # (the pictures of each step are in screenshots/ already); the DOM snapshot of every
+            # call only when asked (`trace_snapshots: true`): with the screencast, they were the
+            # trace's whole cost on the audited flow.
+            context.tracing.start(screenshots=False, snapshots=self.config.trace_snapshots)
         browser.on("disconnected", lambda _b: self.recording.closing
                    or self.recording.session.error("browser", "the browser disconnected"))
         return browser, context

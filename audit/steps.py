@@ -145,7 +145,7 @@ class StepRunner:
                     continue
             if time.monotonic() >= deadline:
                 raise StepFailed(f"timed out after {timeout} ms waiting for {what}")
-            self._pause(100)
+            self._pause(50)
 
     def _pause(self, ms: int) -> None:
         live = [p for p in self._pages() if not p.is_closed()]
@@ -200,8 +200,10 @@ class StepRunner:
         record names it (rule card-field-obscured)."""
         page = frame.page
         _scroll_frames_into_view(frame, timeout)
-        field_input.scroll_into_view_if_needed(timeout=timeout)
-        box = field_input.bounding_box(timeout=timeout)
+        box = _steady_box_in_view(page, field_input, timeout)
+        if box is None:  # outside the window, or still moving: scrolled to and waited for
+            field_input.scroll_into_view_if_needed(timeout=timeout)
+            box = field_input.bounding_box(timeout=timeout)
         if not box:
             raise StepFailed(f"the {field} field is not visible on the page")
         x, y = self.hands.point_in(box)
@@ -245,6 +247,23 @@ class StepRunner:
             if time.monotonic() >= deadline:
                 return None
             self._pause(100)
+
+
+def _steady_box_in_view(page: Any, element: Any, timeout: int) -> dict[str, float] | None:
+    """The element's box when it lies wholly inside the window and did not move between two
+    looks; else None (the caller scrolls to it and lets Playwright wait for it to be stable)."""
+    size = page.viewport_size
+    if not size:
+        return None
+    first = element.bounding_box(timeout=timeout)
+    if not first or first["width"] < 1 or first["height"] < 1:
+        return None
+    inside = (first["x"] >= 0 and first["y"] >= 0 and first["x"] + first["width"] <= size["width"]
+              and first["y"] + first["height"] <= size["height"])
+    if not inside:
+        return None
+    second = element.bounding_box(timeout=timeout)
+    return second if second == first else None
 
 
 def _scroll_frames_into_view(frame: Any, timeout: int) -> None:
