@@ -120,7 +120,7 @@ def test_hostile_pages_end_with_their_verdicts_and_nothing_left(lab, tmp_path, m
     assert iframes["verdict"] == "pass" or not iframes["capture"]["complete"], iframes["errors"]
     assert sum(1 for f in iframes["frames"] if "hostile-popup-page" in f["url"]) >= 120
 
-    # 12,001 console lines: the first 5,000 are kept, the rest counted, a 200 KB line kept in part.
+    # 12,001 console lines: the first 5,000 are kept, the rest let go, a 200 KB line kept in part.
     burst = results["hostile-console-burst"]
     assert burst["verdict"] == "pass", burst["errors"]
     assert len(burst["console"]) <= 5_100, len(burst["console"])
@@ -132,6 +132,26 @@ def test_hostile_pages_end_with_their_verdicts_and_nothing_left(lab, tmp_path, m
     assert "renderer crashed" in report["hostile-oom"]
     assert proc.returncode == 3, err[-3000:]   # the worst of pass and inconclusive
     assert all(f["rule"] != "card-data-egress" for r in results.values() for f in r["findings"])
+
+
+def test_a_console_flood_holds_back_neither_the_flow_nor_the_browsers_own_lines(lab, tmp_path, marker):
+    """100,000 console lines a second from the start, then a card-carrying fetch the page's CSP
+    refuses. Before the console events were let go past the first 5,000 lines, the start page
+    never finished loading within the 150 s deadline (inconclusive); now the flow completes and
+    the browser's line about the refused fetch, written after the flood began, is a finding."""
+    path = scenario(tmp_path, "hostile-console-flood", lab.host_map())
+    proc = start([path, "--out", tmp_path / "out"], tmp_path)
+    _out, err = proc.communicate(timeout=400)
+    assert not wait_for_none_left(), "processes outlived card-audit"
+    assert "Traceback" not in err and "internal error" not in err, err[-3000:]
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["flow"]["completed"], (result["errors"], result["flow"]["steps"])
+    assert proc.returncode == 1, (result["verdict"], result["errors"])
+    refused = [f for f in result["findings"] if f["rule"] == "card-data-egress" and f["host"] == "cdn-csp-skim.com"]
+    assert refused and refused[0]["blocked"] is True, [f["message"] for f in result["findings"]]
+    assert any("cdn-csp-skim.com" in c["text"] and "Content Security Policy" in c["text"] for c in result["console"])
+    assert len(result["console"]) <= 5_100, len(result["console"])
+    assert any("more than 5,000 console lines" in n for n in result["notes"]), result["notes"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])

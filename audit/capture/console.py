@@ -4,7 +4,14 @@ A page can write to the console without end. Lines the browser writes about requ
 its Content Security Policy refused, one the ad blocker stopped) are what the network layer may
 not show, so every one of them is kept, up to a bound past which the capture is incomplete. Other
 lines are kept up to a count and a length; the rest are counted and said, never judged: card data
-in the console has not left the browser."""
+in the console has not left the browser.
+
+Past the count, Playwright's console events are let go: each costs the driver and this process a
+message and an object, and a page writing a hundred thousand lines a second would hold every
+browser call behind them (the start page of such a page never finished loading within a 150 s
+deadline). The lines the browser writes itself (refused and blocked requests) are then read from
+the page's own DevTools Log domain, which carries no `console.log` line of the page's
+(https://chromedevtools.github.io/devtools-protocol/tot/Log/#event-entryAdded)."""
 
 from __future__ import annotations
 
@@ -36,14 +43,51 @@ class ConsoleRecorder(Recorder):
         self._reports = 0
         self._dropped = 0
         self._cut = 0
+        self._context: Any = None
+        self._listener: Any = None
+        self._browser_only = False   # past the count: only the browser's own lines, from the Log domain
+        self._logs: list[Any] = []   # the pages' DevTools sessions with the Log domain on
 
     def attach_context(self, context: Any) -> None:
         # Context-level console events cover every page and popup, and workers as well.
-        context.on("console", self.on(self._console))
+        self._context = context
+        self._listener = self.on(self._console)
+        context.on("console", self._listener)
 
     def attach_page(self, page: Any, index: int) -> None:
         page.on("pageerror", self.on(lambda err: self._add("pageerror", str(err), None, page.url,
                                                            index, "page")))
+        if self._context is None:
+            return
+        try:  # read only once the console events were let go (the lines are the same until then)
+            cdp = self._context.new_cdp_session(page)
+            cdp.on("Log.entryAdded", self.on(lambda event: self._logged(event, page, index)))
+            cdp.send("Log.enable")
+            self._logs.append(cdp)
+        except Exception as exc:  # noqa: BLE001 - a page closing at once; said, not hidden
+            self.session.note(f"console: the browser's own lines of page {index} cannot be read past a "
+                              f"flood ({type(exc).__name__}: {str(exc)[:120]})")
+
+    def _logged(self, event: dict[str, Any], page: Any, index: int) -> None:
+        if not self._browser_only:
+            return
+        entry = event.get("entry") or {}
+        if entry.get("source") == "worker":
+            return
+        kind = {"warning": "warning", "error": "error", "verbose": "debug"}.get(entry.get("level"), "info")
+        self._add(kind, str(entry.get("text") or ""), entry.get("url") or None, page.url, index,
+                  "page" if index == 0 else "popup")
+
+    def _let_go(self) -> None:
+        """Stop Playwright's console events (the driver stops sending them once no one listens)."""
+        if self._browser_only or self._context is None:
+            return
+        self._browser_only = True
+        try:
+            self._context.remove_listener("console", self._listener)
+        except Exception as exc:  # noqa: BLE001 - the lines keep coming, counted
+            self._browser_only = False
+            self.session.note(f"console: {type(exc).__name__}: {str(exc)[:200]}")
 
     def _console(self, msg: Any) -> None:
         location = msg.location or {}
@@ -68,6 +112,7 @@ class ConsoleRecorder(Recorder):
             self._ordinary += 1
             if self._ordinary > CONSOLE_KEPT:
                 self._dropped += 1
+                self._let_go()
                 return
             if len(text) > CONSOLE_TEXT_MAX:
                 self._cut += 1
@@ -77,7 +122,12 @@ class ConsoleRecorder(Recorder):
                                          time=self.session.now()))
 
     def export(self) -> dict[str, Any]:
-        if self._dropped:
+        if self._dropped and self._browser_only:
+            self.session.note(f"console: the page wrote more than {CONSOLE_KEPT:,} console lines; the first "
+                              f"{CONSOLE_KEPT:,} are kept, the page's own lines after them are not read (every "
+                              "line the browser wrote about a refused or blocked request in a page is kept; "
+                              "past that point, those of cross-site frames and workers are not read)")
+        elif self._dropped:
             self.session.note(f"console: the page wrote {self._ordinary:,} console lines; the first {CONSOLE_KEPT:,} "
                               f"are kept, {self._dropped:,} more are counted only (every line about a refused or "
                               "blocked request is kept)")
