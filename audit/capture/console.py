@@ -101,7 +101,8 @@ class ConsoleRecorder(Recorder):
     def _add(self, kind: str, text: str, url: str | None, frame_url: str | None, page: int,
              source: str) -> None:
         text = text or ""
-        if reports_a_request(text):
+        blocked = is_blocked_by_client(text)
+        if blocked or "violates" in text:  # reports_a_request, without asking twice
             self._reports += 1
             if self._reports > REPORT_LINES_MAX:
                 if self._reports == REPORT_LINES_MAX + 1:
@@ -118,7 +119,7 @@ class ConsoleRecorder(Recorder):
                 self._cut += 1
                 text = text[:CONSOLE_TEXT_MAX] + f" [... {len(text) - CONSOLE_TEXT_MAX:,} more characters not kept]"
         self._lines.append(ConsoleRecord(type=kind, text=text, url=url, frame_url=frame_url, page=page,
-                                         source=source, blocked_by_client=is_blocked_by_client(text),
+                                         source=source, blocked_by_client=blocked,
                                          time=self.session.now()))
 
     def export(self) -> dict[str, Any]:
