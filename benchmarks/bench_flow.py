@@ -15,8 +15,8 @@ cost of recording and reporting from the deliberate wait.
 Each run's CPU time (this process and the driver and browser processes it started, once they
 have exited) is printed beside its wall time: on a machine where other work runs, wall times
 swing with the load, CPU seconds much less. `audited, no trace` is the audited run without the
-project's `trace: retain-on-failure` (Playwright tracing with DOM snapshots of
-every browser call), to show what the trace costs.
+project's `trace: retain-on-failure` (Playwright tracing of every browser call, without DOM
+snapshots unless `trace_snapshots: true`), to show what the trace costs.
 
 The network witness (Chromium's NetLog in Everything mode, read and reconciled after the browser
 shuts down, and the wire sweep) is measured two ways: the audited run against the same run with
