@@ -46,7 +46,6 @@ class ConsoleRecorder(Recorder):
         self._context: Any = None
         self._listener: Any = None
         self._browser_only = False   # past the count: only the browser's own lines, from the Log domain
-        self._logs: list[Any] = []   # the pages' DevTools sessions with the Log domain on
 
     def attach_context(self, context: Any) -> None:
         # Context-level console events cover every page and popup, and workers as well.
@@ -63,7 +62,6 @@ class ConsoleRecorder(Recorder):
             cdp = self._context.new_cdp_session(page)
             cdp.on("Log.entryAdded", self.on(lambda event: self._logged(event, page, index)))
             cdp.send("Log.enable")
-            self._logs.append(cdp)
         except Exception as exc:  # noqa: BLE001 - a page closing at once; said, not hidden
             self.session.note(f"console: the browser's own lines of page {index} cannot be read past a "
                               f"flood ({type(exc).__name__}: {str(exc)[:120]})")
@@ -101,8 +99,7 @@ class ConsoleRecorder(Recorder):
     def _add(self, kind: str, text: str, url: str | None, frame_url: str | None, page: int,
              source: str) -> None:
         text = text or ""
-        blocked = is_blocked_by_client(text)
-        if blocked or "violates" in text:  # reports_a_request, without asking twice
+        if reports_a_request(text):
             self._reports += 1
             if self._reports > REPORT_LINES_MAX:
                 if self._reports == REPORT_LINES_MAX + 1:
@@ -119,7 +116,7 @@ class ConsoleRecorder(Recorder):
                 self._cut += 1
                 text = text[:CONSOLE_TEXT_MAX] + f" [... {len(text) - CONSOLE_TEXT_MAX:,} more characters not kept]"
         self._lines.append(ConsoleRecord(type=kind, text=text, url=url, frame_url=frame_url, page=page,
-                                         source=source, blocked_by_client=blocked,
+                                         source=source, blocked_by_client=is_blocked_by_client(text),
                                          time=self.session.now()))
 
     def export(self) -> dict[str, Any]:
