@@ -13,6 +13,7 @@ rendered), then from `checkVisibility()` for opacity and `visibility: hidden`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Iterator
 
 from .cardwords import NOT_TYPED, card_field
@@ -55,13 +56,16 @@ class Document:
 
 
 def attrs(node: dict[str, Any]) -> dict[str, str]:
-    flat = node.get("attributes") or []
+    flat = node.get("attributes")
+    if not flat:
+        return {}
     return {flat[i].lower(): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
 
 
-def describe(node: dict[str, Any]) -> str:
-    """tag#id[name=..][autocomplete=..]: enough to find the element again by eye."""
-    a = attrs(node)
+def describe(node: dict[str, Any], a: dict[str, str] | None = None) -> str:
+    """tag#id[name=..][autocomplete=..]: enough to find the element again by eye. `a`: the node's
+    `attrs`, when the caller has them."""
+    a = attrs(node) if a is None else a
     out = (node.get("localName") or node.get("nodeName", "")).lower()
     if a.get("id"):
         out += "#" + a["id"][:60]
@@ -84,9 +88,7 @@ def _text(node: dict[str, Any], limit: int = TEXT_LIMIT) -> str:
     return " ".join(" ".join(parts).split())[:limit]
 
 
-def _editable(node: dict[str, Any]) -> bool:
-    name = node.get("nodeName")
-    a = attrs(node)
+def _editable(name: str, a: dict[str, str]) -> bool:
     if name == "INPUT":
         return a.get("type", "text").lower() not in NOT_TYPED
     if name == "TEXTAREA":
@@ -95,78 +97,95 @@ def _editable(node: dict[str, Any]) -> bool:
         or a.get("role", "").lower() == "textbox"
 
 
+_FRAMES = frozenset(("IFRAME", "FRAME", "OBJECT", "EMBED", "PORTAL", "FENCEDFRAME"))
+
+
 class TreeWalk:
     """One pass over a `DOM.getDocument` tree: its documents and the card fields in each."""
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.documents: list[Document] = []
-        self._candidates: list[tuple[int, dict[str, Any], str, str]] = []  # (doc, node, where, words)
+        self._candidates: list[tuple[int, dict[str, Any], dict[str, str], str, str]] = []  # doc, node, attrs, where, words
+        # Documents and shadow roots still to walk, (root, its document, where): a queue, not
+        # recursion, so that roots nested a thousand deep cost no Python stack.
+        self._roots: list[tuple[dict[str, Any], int, str]] = []
         self._document(root, None, None, {})
+        while self._roots:
+            self._root(*self._roots.pop(0))
 
     def _document(self, node: dict[str, Any], parent: int | None, frame_id: str | None,
                   owner: dict[str, str], owner_node: int | None = None) -> None:
         index = len(self.documents)
         self.documents.append(Document(url=node.get("documentURL") or node.get("baseURL") or "",
                                        frame_id=frame_id, owner=owner, parent=parent, owner_node=owner_node))
-        self._root(node, index, "document")
+        self._roots.append((node, index, "document"))
 
     def _root(self, root: dict[str, Any], doc: int, where: str) -> None:
-        """A document or a shadow root: labels are looked up within it, as the browser does."""
+        """A document or a shadow root: labels are looked up within it, as the browser does.
+
+        Each element's attributes are read once, and its ancestors are reached through parent
+        links, asked only for editable elements: a page of hundreds of thousands of elements, or
+        nested thousands deep, costs one pass."""
         ids: dict[str, dict[str, Any]] = {}
         labels_for: dict[str, str] = {}
-        nodes: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []  # node, its ancestors in this root
-        stack: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [(c, []) for c in reversed(root.get("children") or [])]
+        # (node, its attributes, index of its parent element in this list or -1)
+        elements: list[tuple[dict[str, Any], dict[str, str], int]] = []
+        stack: list[tuple[dict[str, Any], int]] = [(c, -1) for c in reversed(root.get("children") or [])]
         while stack:
-            node, ancestors = stack.pop()
+            node, up = stack.pop()
             if node.get("nodeType") != 1:
                 continue
             a = attrs(node)
-            if a.get("id"):
-                ids.setdefault(a["id"], node)
-            if node.get("nodeName") == "LABEL" and a.get("for"):
-                labels_for[a["for"]] = labels_for.get(a["for"], "") + " " + _text(node)
-            nodes.append((node, ancestors))
-            below = ancestors + [node]
-            for child in reversed(node.get("children") or []):
-                stack.append((child, below))
-        for node, ancestors in nodes:
+            if a:
+                if a.get("id"):
+                    ids.setdefault(a["id"], node)
+                if node.get("nodeName") == "LABEL" and a.get("for"):
+                    labels_for[a["for"]] = labels_for.get(a["for"], "") + " " + _text(node)
+            me = len(elements)
+            elements.append((node, a, up))
+            children = node.get("children")
+            if children:
+                stack.extend(zip(reversed(children), repeat(me)))
+        for node, a, up in elements:
             name = node.get("nodeName")
-            host = describe(node)
-            for shadow in node.get("shadowRoots") or []:
-                kind = shadow.get("shadowRootType")
-                if kind == "user-agent":
-                    continue
-                inner = f"{kind} shadow root of <{host}>"
-                self._root(shadow, doc, inner if where == "document" else f"{where} > {inner}")
-            if name in ("IFRAME", "FRAME", "OBJECT", "EMBED", "PORTAL", "FENCEDFRAME"):
+            shadows = node.get("shadowRoots")
+            if shadows:
+                host = describe(node, a)
+                for shadow in shadows:
+                    kind = shadow.get("shadowRootType")
+                    if kind == "user-agent":
+                        continue
+                    inner = f"{kind} shadow root of <{host}>"
+                    self._roots.append((shadow, doc, inner if where == "document" else f"{where} > {inner}"))
+            if name in _FRAMES:
                 content = node.get("contentDocument")
-                owner = {k: v for k, v in attrs(node).items() if k in ("name", "id", "src")}
+                owner = {k: v for k, v in a.items() if k in ("name", "id", "src")}
                 if content is not None:
                     self._document(content, doc, node.get("frameId"), owner, node.get("backendNodeId"))
                 elif node.get("frameId"):
-                    self.documents.append(Document(url=attrs(node).get("src", ""), frame_id=node.get("frameId"),
+                    self.documents.append(Document(url=a.get("src", ""), frame_id=node.get("frameId"),
                                                    owner=owner, parent=doc, remote=True))
                 continue
-            if node.get("nodeName") == "TEMPLATE" and node.get("templateContent"):
+            if name == "TEMPLATE" and node.get("templateContent"):
                 continue  # inert until stamped: not something a payer can see
-            if not _editable(node):
+            if not _editable(name, a):
                 continue
-            a = attrs(node)
             words = [a.get(k, "") for k in ("name", "id", "placeholder", "aria-label", "title",
                                             "data-elements-stable-field-name")]
             words.append(labels_for.get(a.get("id", ""), ""))
             for ref in a.get("aria-labelledby", "").split():
                 if ref in ids:
                     words.append(_text(ids[ref]))
-            for up in ancestors:
-                if up.get("nodeName") == "LABEL":
-                    words.append(_text(up))
-            self._candidates.append((doc, node, where, " ".join(w for w in words if w)))
+            while up >= 0:
+                above, _, up = elements[up]
+                if above.get("nodeName") == "LABEL":
+                    words.append(_text(above))
+            self._candidates.append((doc, node, a, where, " ".join(w for w in words if w)))
 
     def classify(self) -> Iterator[tuple[int, dict[str, Any], str, str]]:
         """(document index, node, where, field) for every candidate that is a card field."""
-        for doc, node, where, words in self._candidates:
-            found = card_field(attrs(node).get("autocomplete", ""), words)
+        for doc, node, a, where, words in self._candidates:
+            found = card_field(a.get("autocomplete", ""), words)
             if found:
                 yield doc, node, where, found
 
@@ -177,8 +196,7 @@ def walk(cdp: Any, shown: set[int] | None = None) -> list[Document]:
     `shown`: backend node ids of this target's fields already seen visible; they are not measured
     again (a field once shown to the payer stays one the payer saw), and new visible ones are added."""
     shown = set() if shown is None else shown
-    tree = cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})
-    w = TreeWalk(tree["root"])
+    w = TreeWalk(read_tree(cdp))
     for doc, node, where, found in w.classify():
         bid = node["backendNodeId"]
         if bid in shown:
@@ -193,6 +211,62 @@ def walk(cdp: Any, shown: set[int] | None = None) -> list[Document]:
         w.documents[doc].fields.append(FoundField(field=found, element=describe(node), where=where,
                                                   backend_id=bid, hidden=hidden, box=box))
     return w.documents
+
+
+# Levels of the tree asked for in one call. The browser encodes its answer with a nesting limit
+# (about 300 levels of JSON, two per element: the node and its list of children), and a tree
+# deeper than that is refused whole ("CBOR: stack limit exceeded"): a field 150 elements deep
+# would hide every field of its target. So the tree is read in pieces of this depth, each node
+# the last piece left unopened read again from there (`DOM.describeNode`, by backend id).
+CHUNK_DEPTH = 48
+_INNER = ("children", "shadowRoots", "contentDocument", "templateContent", "pseudoElements")
+
+
+def read_tree(cdp: Any) -> dict[str, Any]:
+    """The target's whole DOM (`pierce`: shadow roots and same-process frames), however deep."""
+    root = _read(cdp, "DOM.getDocument", {}, "root")
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if "children" not in node and node.get("childNodeCount") and node.get("backendNodeId"):
+            try:
+                more = _read(cdp, "DOM.describeNode", {"backendNodeId": node["backendNodeId"]}, "node")
+            except Exception as exc:
+                if "stack limit" in str(exc):
+                    raise
+                more = {}  # gone since the piece above was read: the next sweep sees the page as it is
+            for key in _INNER:
+                if key in more:
+                    node[key] = more[key]
+        for key in ("children", "shadowRoots", "pseudoElements"):
+            pending.extend(node.get(key) or ())
+        for key in ("contentDocument", "templateContent"):
+            if node.get(key):
+                pending.append(node[key])
+    return root
+
+
+def _read(cdp: Any, method: str, params: dict[str, Any], key: str) -> dict[str, Any]:
+    """One piece of the tree, CHUNK_DEPTH deep, or shallower while the browser cannot encode it
+    (frames within frames add levels that do not count as depth)."""
+    depth = CHUNK_DEPTH
+    while True:
+        try:
+            return send_raw(cdp, method, {**params, "depth": depth, "pierce": True})[key]
+        except Exception as exc:
+            if depth == 1 or "stack limit" not in str(exc):
+                raise
+            depth //= 2
+
+
+def send_raw(cdp: Any, method: str, params: dict[str, Any]) -> Any:
+    """`cdp.send`, without the sync API's copy of the answer: it walks every dict and list of the
+    result looking for Playwright objects, which a DOM tree never holds. On a page of 200,000
+    elements that copy took longer than the browser took to write the tree."""
+    impl, sync = getattr(cdp, "_impl_obj", None), getattr(cdp, "_sync", None)
+    if impl is None or sync is None:
+        return cdp.send(method, params)
+    return sync(impl.send(method=method, params=params, timeout=None))
 
 
 def _owner_hidden(cdp: Any, documents: list[Document], index: int | None) -> bool:

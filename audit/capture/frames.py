@@ -159,7 +159,10 @@ class FrameRecorder(Recorder):
                 continue
             try:
                 documents = walk(cdp, self._shown.setdefault(id(cdp), set()))
-            except Exception:  # navigating or detached: the next sweep (or the watcher) sees it
+            except Exception as exc:  # navigating or detached: the next sweep (or the watcher) sees it
+                message = f"card fields of {frame.url[:200]} not read this time: {type(exc).__name__}: {str(exc)[:200]}"
+                if message not in self.session.notes:
+                    self.session.note(message)
                 continue
             frames = _match(frame, documents)
             for i, doc in enumerate(documents):

@@ -184,6 +184,8 @@ SKIMMERS: tuple[Case, ...] = (
          "n/a", (), (FORM,), steps=STRIPE_STEPS),
     Case("reentry-srcdoc-frame", "Sansec, double-entry skimmers", "re-entry form, srcdoc iframe (Spanish)",
          "n/a", (), (FORM,), steps=STRIPE_STEPS),
+    Case("reentry-deep-nesting", "Sansec, double-entry skimmers", "re-entry form 400 elements deep",
+         "n/a", (), (FORM,), steps=STRIPE_STEPS),
     Case("reentry-after-10s", "Sansec / Malwarebytes, delayed skimmers", "re-entry form 10 s after payment",
          "n/a", (), (FORM,), steps=STRIPE_STEPS),
     Case("reentry-mouse-gated", "Sansec / Jscrambler, forms shown to humans only", "re-entry form after 25 mouse moves",
