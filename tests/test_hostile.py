@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from redteam.cases import COLLECTORS, MERCHANT, STRIPE_STEPS
+from redteam.cases import COLLECTORS, MERCHANT, PAY_STEPS, STRIPE_STEPS
 from redteam.harness import SITES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,6 +152,23 @@ def test_a_console_flood_holds_back_neither_the_flow_nor_the_browsers_own_lines(
     assert any("cdn-csp-skim.com" in c["text"] and "Content Security Policy" in c["text"] for c in result["console"])
     assert len(result["console"]) <= 5_100, len(result["console"])
     assert any("more than 5,000 console lines" in n for n in result["notes"]), result["notes"]
+
+
+def test_a_page_of_a_hundred_thousand_elements_is_judged_within_its_deadline(lab, tmp_path, marker):
+    """Every look at the card fields reads the page's whole tree; a page of 200,000 elements took
+    18-22 s a look, and the run ended at its deadline, inconclusive. The skimmer on this bloated
+    page is caught with the flow complete."""
+    path = scenario(tmp_path, "hostile-huge-dom", lab.host_map())
+    path.write_text(path.read_text().replace(STRIPE_STEPS, PAY_STEPS))
+    proc = start([path, "--out", tmp_path / "out"], tmp_path)
+    _out, err = proc.communicate(timeout=400)
+    assert not wait_for_none_left(), "processes outlived card-audit"
+    assert "Traceback" not in err and "internal error" not in err, err[-3000:]
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["flow"]["completed"] and result["capture"]["complete"], (result["errors"], result["flow"]["steps"])
+    assert proc.returncode == 1, (result["verdict"], result["errors"])
+    assert {(f["rule"], f["host"]) for f in result["findings"]} >= {
+        ("card-data-egress", "burst-stats.net"), ("card-field-outside-processor", MERCHANT)}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
