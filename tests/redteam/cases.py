@@ -160,6 +160,11 @@ SKIMMERS: tuple[Case, ...] = (
     Case("receipt-redirect-keepalive", "Trustwave / Malwarebytes, exfiltration on leaving the page",
          "fetch(keepalive) on pagehide during the receipt redirect", "base64",
          (Egress("leave-keepalive.net", "http", "base64"),), (FORM,)),
+    Case("fetch-later", "Fetch standard fetchLater(); Trustwave / Malwarebytes, exfiltration on leaving the page",
+         "fetchLater() sent by the browser on page leave", "base64",
+         (Egress("later-beacon.net", "http", "base64"),), (FORM,)),
+    Case("speculation-prefetch", "Speculation Rules API; Sansec, skimmers abusing browser features",
+         "speculation-rules prefetch", "base64", (Egress("spec-prefetch.net", "http", "base64"),), (FORM,)),
     Case("favicon-path", "Sansec, skimmers disguised as favicons", "Image() to a path ending in /favicon.ico",
          "base64", (Egress("ico-cdn.net", "http"),), (FORM,)),
     Case("referer-unsafe-url", "web.dev, Referrer-Policy unsafe-url", "Referer header of a third-party image",
@@ -249,5 +254,5 @@ COLLECTORS: tuple[str, ...] = (
     "px.keystroke-cdn.net", "halves-sync.net", "blob-metrics.net", "ovl-keys.net", "sq-lookalike.net",
     "cdn-hexstat.net", "rhx-metrics.com", "xor-sync.net", "rec.replay-cdn.net", "events.lz-analytics.io",
     "leave-beacon.net", "leave-keepalive.net", "ico-cdn.net", "px.ref-leak.net", "ping-relay.net",
-    "bg-sprites.net", "lib-cdnjs.net",
+    "bg-sprites.net", "lib-cdnjs.net", "later-beacon.net", "spec-prefetch.net",
 )
