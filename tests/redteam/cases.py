@@ -165,6 +165,10 @@ SKIMMERS: tuple[Case, ...] = (
          (Egress("later-beacon.net", "http", "base64"),), (FORM,)),
     Case("speculation-prefetch", "Speculation Rules API; Sansec, skimmers abusing browser features",
          "speculation-rules prefetch", "base64", (Egress("spec-prefetch.net", "http", "base64"),), (FORM,)),
+    Case("download-link", "lab case, exfiltration through downloads", "download request", "base64",
+         (Egress("dl-collect.net", "http", "base64"),), (FORM,)),
+    Case("media-src", "lab case, exfiltration through media elements", "audio source request", "base64",
+         (Egress("media-collect.net", "http", "base64"),), (FORM,)),
     Case("favicon-path", "Sansec, skimmers disguised as favicons", "Image() to a path ending in /favicon.ico",
          "base64", (Egress("ico-cdn.net", "http"),), (FORM,)),
     Case("referer-unsafe-url", "web.dev, Referrer-Policy unsafe-url", "Referer header of a third-party image",
@@ -259,4 +263,5 @@ COLLECTORS: tuple[str, ...] = (
     "cdn-hexstat.net", "rhx-metrics.com", "xor-sync.net", "rec.replay-cdn.net", "events.lz-analytics.io",
     "leave-beacon.net", "leave-keepalive.net", "ico-cdn.net", "px.ref-leak.net", "ping-relay.net",
     "bg-sprites.net", "lib-cdnjs.net", "later-beacon.net", "spec-prefetch.net",
+    "dl-collect.net", "media-collect.net",
 )
