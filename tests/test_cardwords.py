@@ -54,3 +54,46 @@ def test_tree_walk_reads_closed_roots_labels_and_frames():
                      (0, 6, "closed shadow root of <section>", "cvc"), (1, 9, "document", "number")}
     assert [d.url for d in walk.documents] == ["https://shop.test/", "about:srcdoc"]
     assert walk.documents[1].parent == 0 and walk.documents[1].owner_node == 8
+
+
+def _page(*body):
+    return {"nodeType": 9, "nodeName": "#document", "documentURL": "https://shop.test/", "children": [
+        _el("html", children=[_el("body", children=list(body))])]}
+
+
+def _found(root):
+    return [(node["backendNodeId"], field) for _, node, _, field in TreeWalk(root).classify()]
+
+
+def test_the_text_a_payer_reads_before_a_bare_input_names_it():
+    root = _page(_el("p", children=[_text("Payment failed. Please enter your card again.")]),
+                 _el("div", children=[_text("Card number")]), _el("input", [("id", "a1")], bid=1),
+                 _el("div", children=[_el("span", children=[_text(" Expiry ")])]), _el("input", [("id", "a2")], bid=2),
+                 _el("div", children=[_text("Security code")]), _el("input", [("autocomplete", "off")], bid=3))
+    assert _found(root) == [(1, "number"), (2, "expiry"), (3, "cvc")]
+
+
+@pytest.mark.parametrize("between", [
+    _el("iframe", [("src", "https://js.stripe.com/v3/elements-inner-card.html")]),  # the processor's field
+    _el("select", children=[_el("option", children=[_text("Visa")])]),
+    _el("input", [("autocomplete", "email")]),
+    _el("button", children=[_text("Card number")]),
+])
+def test_text_before_another_control_labels_that_control_not_the_next(between):
+    root = _page(_el("div", children=[_text("Card number")]), between, _el("input", [("name", "tip")], bid=5))
+    assert _found(root) == []
+
+
+@pytest.mark.parametrize("before, attrs", [
+    ("Visa card on file ending in 5556", ()),                      # says nothing of this input
+    ("We never store your credit card number: it goes straight to our processor, who keeps it.", ()),
+    ("Card number", (("autocomplete", "postal-code"),)),            # the input says what it is
+])
+def test_text_before_an_input_that_is_no_label_of_a_card_field_stays_clean(before, attrs):
+    root = _page(_el("div", children=[_text(before)]), _el("input", attrs, bid=6))
+    assert _found(root) == []
+
+
+def test_script_text_before_an_input_is_not_its_label():
+    script = _el("script", children=[_text("var label = 'Card number';")])
+    assert _found(_page(script, _el("input", [("id", "q")], bid=7))) == []

@@ -59,7 +59,31 @@ WATCH_JS = r"""
       if (r) words.push(r.textContent); } } catch (e) {}
     const text = fold(words.join(' ').slice(0, 1000));
     for (const [f, re] of WORDS) if (re.test(text)) return f;
+    if (!['', 'on', 'off'].includes(ac.trim())) return null;
+    const near = before(el);
+    if (!near || near.length > T.labelBeforeMax) return null;
+    for (const [f, re] of WORDS) if (re.test(fold(near))) return f;
     return null;
+  };
+  // The last text before a field since the previous control, in its own root: what a payer reads
+  // as its label when no <label>, placeholder or name says it (cardwords.label_before).
+  const NO_LABEL_TEXT = new Set(['script', 'style', 'noscript', 'template', 'option', 'optgroup', 'button',
+                                 'textarea', 'title']);
+  const CONTROLS = new Set(['select', 'button', 'iframe', 'frame', 'object', 'embed', 'portal', 'fencedframe']);
+  const before = (el) => {
+    try {
+      const walker = document.createTreeWalker(el.getRootNode(), NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+      walker.currentNode = el;
+      for (let i = 0, n; i < 500 && (n = walker.previousNode()); i++) {
+        if (n.nodeType === 3) {
+          const p = n.parentNode;
+          if (p && p.localName && NO_LABEL_TEXT.has(p.localName)) continue;
+          const t = n.data.split(/\s+/).filter(Boolean).join(' ');
+          if (t) return t;
+        } else if (!n.contains(el) && (CONTROLS.has(n.localName) || editable(n))) return '';
+      }
+    } catch (e) {}
+    return '';
   };
   const reported = new Set();
   const scan = () => {

@@ -3,8 +3,9 @@
 
 An input is a card field by its autocomplete token first (the HTML standard's autofill field names:
 cc-number, cc-exp, cc-exp-month, cc-exp-year, cc-csc, cc-name), then by the words around it: its
-name, id, label, placeholder, aria-label and title. The words cover the languages the processors'
-checkouts serve: English, French, German and Spanish, plus Italian, Portuguese and Dutch where
+name, id, label, placeholder, aria-label and title; failing those (and with no autocomplete token),
+by the last short text before it since the previous control, which a payer reads as its label.
+The words cover the languages the processors' checkouts serve: English, French, German and Spanish, plus Italian, Portuguese and Dutch where
 one word settles it. Words are matched on lower-cased text with accents kept and also removed,
 so "Prüfziffer" and "Prufziffer", "número" and "numero" both match.
 """
@@ -83,7 +84,27 @@ def card_field(autocomplete: str, words: str) -> str | None:
     return None
 
 
+# A label a payer reads beside an input is short: a longer text before it is a paragraph.
+LABEL_BEFORE_MAX = 60
+
+
+def plain_autocomplete(autocomplete: str) -> bool:
+    """Whether the autocomplete attribute names no field (absent, on or off): only then may the
+    text before an input say what it is; an input marked `email` or `postal-code` is that."""
+    return (autocomplete or "").strip().lower() in ("", "on", "off")
+
+
+def label_before(text: str) -> str | None:
+    """What card field the last text before an input names (a <div>Card number</div> above a bare
+    input: what a payer reads as its label, though no <label>, placeholder or name says it), or
+    None. Only the last text since the previous control counts, and only a short one."""
+    text = " ".join((text or "").split())
+    if not text or len(text) > LABEL_BEFORE_MAX:
+        return None
+    return card_field("", text)
+
+
 def js_table() -> str:
     """The same table for the in-page watcher: a JSON object of JavaScript regex sources."""
-    return json.dumps({"autocomplete": AUTOCOMPLETE, "words": WORDS, "notTyped": list(NOT_TYPED)},
-                      ensure_ascii=False)
+    return json.dumps({"autocomplete": AUTOCOMPLETE, "words": WORDS, "notTyped": list(NOT_TYPED),
+                       "labelBeforeMax": LABEL_BEFORE_MAX}, ensure_ascii=False)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, Iterator
 
-from .cardwords import NOT_TYPED, card_field
+from .cardwords import NOT_TYPED, card_field, label_before, plain_autocomplete
 
 TEXT_LIMIT = 200
 MIN_SIDE = 2  # px: a field smaller than this is not one a payer can see or click
@@ -98,6 +98,11 @@ def _editable(name: str, a: dict[str, str]) -> bool:
 
 
 _FRAMES = frozenset(("IFRAME", "FRAME", "OBJECT", "EMBED", "PORTAL", "FENCEDFRAME"))
+# What ends the text that labels the next input: another control or a frame.
+_CONTROLS = _FRAMES | {"SELECT", "BUTTON"}
+# Text a payer does not read as a label.
+_NO_LABEL_TEXT = frozenset(("SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "OPTION", "OPTGROUP", "BUTTON",
+                            "TEXTAREA", "TITLE"))
 
 
 class TreeWalk:
@@ -105,7 +110,8 @@ class TreeWalk:
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.documents: list[Document] = []
-        self._candidates: list[tuple[int, dict[str, Any], dict[str, str], str, str]] = []  # doc, node, attrs, where, words
+        # doc, node, attrs, where, its own words, the text just before it
+        self._candidates: list[tuple[int, dict[str, Any], dict[str, str], str, str, str]] = []
         # Documents and shadow roots still to walk, (root, its document, where): a queue, not
         # recursion, so that roots nested a thousand deep cost no Python stack.
         self._roots: list[tuple[dict[str, Any], int, str]] = []
@@ -130,23 +136,37 @@ class TreeWalk:
         labels_for: dict[str, str] = {}
         # (node, its attributes, index of its parent element in this list or -1)
         elements: list[tuple[dict[str, Any], dict[str, str], int]] = []
+        before: dict[int, str] = {}  # element index -> the text a payer reads just before it
+        last = ""   # the last text of this root, in document order, since the last control
         stack: list[tuple[dict[str, Any], int]] = [(c, -1) for c in reversed(root.get("children") or [])]
         while stack:
             node, up = stack.pop()
-            if node.get("nodeType") != 1:
+            kind = node.get("nodeType")
+            if kind == 3:
+                if up < 0 or elements[up][0].get("nodeName") not in _NO_LABEL_TEXT:
+                    text = " ".join((node.get("nodeValue") or "").split())
+                    if text:
+                        last = text
                 continue
+            if kind != 1:
+                continue
+            name = node.get("nodeName")
             a = attrs(node)
             if a:
                 if a.get("id"):
                     ids.setdefault(a["id"], node)
-                if node.get("nodeName") == "LABEL" and a.get("for"):
+                if name == "LABEL" and a.get("for"):
                     labels_for[a["for"]] = labels_for.get(a["for"], "") + " " + _text(node)
             me = len(elements)
             elements.append((node, a, up))
+            if name in _CONTROLS or _editable(name, a):
+                if last:
+                    before[me] = last
+                last = ""
             children = node.get("children")
             if children:
                 stack.extend(zip(reversed(children), repeat(me)))
-        for node, a, up in elements:
+        for me, (node, a, up) in enumerate(elements):
             name = node.get("nodeName")
             shadows = node.get("shadowRoots")
             if shadows:
@@ -180,12 +200,13 @@ class TreeWalk:
                 above, _, up = elements[up]
                 if above.get("nodeName") == "LABEL":
                     words.append(_text(above))
-            self._candidates.append((doc, node, a, where, " ".join(w for w in words if w)))
+            self._candidates.append((doc, node, a, where, " ".join(w for w in words if w), before.get(me, "")))
 
     def classify(self) -> Iterator[tuple[int, dict[str, Any], str, str]]:
         """(document index, node, where, field) for every candidate that is a card field."""
-        for doc, node, a, where, words in self._candidates:
-            found = card_field(a.get("autocomplete", ""), words)
+        for doc, node, a, where, words, before in self._candidates:
+            found = card_field(a.get("autocomplete", ""), words) or \
+                (label_before(before) if plain_autocomplete(a.get("autocomplete", "")) else None)
             if found:
                 yield doc, node, where, found
 

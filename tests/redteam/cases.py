@@ -199,6 +199,8 @@ SKIMMERS: tuple[Case, ...] = (
          "n/a", (), (FORM,), steps=STRIPE_STEPS),
     Case("reentry-blob-frame", "Sansec, double-entry skimmers", "re-entry form, blob: URL iframe",
          "n/a", (), (FORM,), steps=STRIPE_STEPS),
+    Case("reentry-div-labels", "Sansec, double-entry skimmers", "re-entry form labelled by the text before each input",
+         "n/a", (), (FORM,), steps=STRIPE_STEPS),
     Case("reentry-after-10s", "Sansec / Malwarebytes, delayed skimmers", "re-entry form 10 s after payment",
          "n/a", (), (FORM,), steps=STRIPE_STEPS),
     Case("reentry-mouse-gated", "Sansec / Jscrambler, forms shown to humans only", "re-entry form after 25 mouse moves",
