@@ -5,9 +5,10 @@ An input is a card field by its autocomplete token first (the HTML standard's au
 cc-number, cc-exp, cc-exp-month, cc-exp-year, cc-csc, cc-name), then by the words around it: its
 name, id, label, placeholder, aria-label and title; failing those (and with no autocomplete token),
 by the last short text before it since the previous control, which a payer reads as its label.
-The words cover the languages the processors' checkouts serve: English, French, German and Spanish, plus Italian, Portuguese and Dutch where
-one word settles it. Words are matched on lower-cased text with accents kept and also removed,
-so "Prüfziffer" and "Prufziffer", "número" and "numero" both match.
+The words cover the languages the processors' checkouts serve: English, French, German and
+Spanish, plus Italian, Portuguese and Dutch where one word settles it. Words are matched on
+lower-cased text with accents kept and also removed, so "Prüfziffer" and "Prufziffer", "número"
+and "numero" both match.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ rendered), then from `checkVisibility()` for opacity and `visibility: hidden`.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, Iterator
@@ -114,10 +115,10 @@ class TreeWalk:
         self._candidates: list[tuple[int, dict[str, Any], dict[str, str], str, str, str]] = []
         # Documents and shadow roots still to walk, (root, its document, where): a queue, not
         # recursion, so that roots nested a thousand deep cost no Python stack.
-        self._roots: list[tuple[dict[str, Any], int, str]] = []
+        self._roots: deque[tuple[dict[str, Any], int, str]] = deque()
         self._document(root, None, None, {})
         while self._roots:
-            self._root(*self._roots.pop(0))
+            self._root(*self._roots.popleft())
 
     def _document(self, node: dict[str, Any], parent: int | None, frame_id: str | None,
                   owner: dict[str, str], owner_node: int | None = None) -> None:
@@ -253,7 +254,7 @@ def read_tree(cdp: Any) -> dict[str, Any]:
             try:
                 more = _read(cdp, "DOM.describeNode", {"backendNodeId": node["backendNodeId"]}, "node")
             except Exception as exc:
-                if "stack limit" in str(exc):
+                if "node" not in str(exc).lower():
                     raise
                 more = {}  # gone since the piece above was read: the next sweep sees the page as it is
             for key in _INNER:
