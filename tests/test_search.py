@@ -42,6 +42,16 @@ def latin1_json(data: bytes) -> bytes:
     return json.dumps(data.decode("latin-1"), ensure_ascii=False).encode("utf-8")
 
 
+def raw_deflate(data: bytes) -> bytes:
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+def envelope(data: bytes) -> bytes:
+    """What a replay SDK uploads: JSON header lines, then the item's bytes as they are."""
+    return b'{"event_id":"e1"}\n{"type":"replay_recording","length":%d}\n{"segment_id":0}\n' % len(data) + data
+
+
 PAYLOAD = json.dumps({"card": {"number": N, "exp": "12/34"}, "t": 1733000000}).encode()
 
 
@@ -62,6 +72,17 @@ PAYLOAD = json.dumps({"card": {"number": N, "exp": "12/34"}, "t": 1733000000}).e
     ("lzstring", json.dumps({"data": lzstring.LZString.compressToBase64(PAYLOAD.decode())}).encode()),
     ("lzstring", b"https://e.example/i?d=" + lzstring.LZString.compressToEncodedURIComponent(PAYLOAD.decode()).encode()),
     ("base64>hex>base64", b64(b64(PAYLOAD).hex().encode())),
+    # a compressed stream in the middle of a body: a replay envelope (JSON lines, then the zlib
+    # stream of the recording), a multipart file, raw deflate after a part's headers
+    ("deflate", b'{"event_id":"e1","sent_at":"2026-01-01T00:00:00Z"}\n{"type":"replay_recording","length":80}\n'
+                b'{"segment_id":0}\n' + zlib.compress(PAYLOAD)),
+    ("gzip", b'--B\r\nContent-Disposition: form-data; name="log"; filename="s.gz"\r\n\r\n' + gzip.compress(PAYLOAD)
+             + b"\r\n--B--\r\n"),
+    ("deflate", b"--B\r\nContent-Disposition: form-data; name=f\r\n\r\n" + raw_deflate(PAYLOAD) + b"\r\n--B--\r\n"),
+    ("base64>deflate", b64(b'{"segment_id":3}\n' + zlib.compress(PAYLOAD))),
+    ("base32", base64.b32encode(PAYLOAD)),
+    ("base32", b"k=" + base64.b32encode(PAYLOAD).lower().rstrip(b"=")),
+    ("base64>base32", b64(base64.b32encode(PAYLOAD))),
 ])
 def test_composed_encoding_found_with_its_chain(label: str, body: bytes) -> None:
     assert label in numbers(body)
@@ -214,6 +235,8 @@ TRANSFORMS = {
     "json-latin1": (latin1_json, False, True),
     "lzstring": (lambda d: lzstring.LZString.compressToBase64(d.decode()).encode(), True, True),
     "char-codes": (lambda d: json.dumps([ord(c) for c in d.decode()]).encode(), True, True),
+    "base32": (base64.b32encode, False, True),
+    "envelope": (envelope, False, True),
     "xor": (None, False, False),
 }
 

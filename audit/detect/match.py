@@ -17,9 +17,13 @@ JSON string, lz-string) are found by the decoding search (`audit.detect.search`)
 layers where the needles found no number, within a work budget per body: `scan_batch` says which
 bodies it could not search to the end.
 
+A number cut into its printed groups or its halves inside one payload (a form of four boxes,
+`cc1=4000&cc2=0566&...`; two JSON fields; an array of groups) is found by `split_spans`.
+
 Encoding labels name the layers from the outside in, joined by ">": "url>base64>base64". At the
 top level a number that needed no decoding is "plain", "separated" (digit groups with spaces,
-dashes or dots), "url" (URL-encoded separators), "form" or "multipart" (a field of such a body).
+dashes or dots), "url" (URL-encoded separators), "form" or "multipart" (a field of such a body),
+"split" (pieces in separate fields of one payload).
 Inside a decoded layer those plain forms add nothing, so base64 of "4000 0566 ..." is "base64".
 """
 
@@ -29,6 +33,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate
 
 from audit.evidence import Card
@@ -117,10 +122,11 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
             # character classes, mapped here, serve the search's text runs too.
             classes = char_classes(buf)
             if buf.isascii() and b"\x00" not in buf:
-                if not has_run(classes):
+                if not has_run(classes) and not split_spans(buf, pats.digits):
                     results.append(Scan([]))
                     continue
-            elif not looks_compressed(buf) and next(candidate_regions(buf, True, classes), None) is None:
+            elif not looks_compressed(buf) and next(candidate_regions(buf, True, classes), None) is None \
+                    and not split_spans(buf, pats.digits):
                 results.append(Scan([]))
                 continue
         budget = Budget.for_body(len(buf))
@@ -188,6 +194,8 @@ def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
             continue  # the search below looks at the whole layer
         elif depth < MAX_DEPTH:
             found.extend(_decode_trigger(data, card, pats, depth, info.layer, end, info.length, done, ctx))
+    if not numbers and not found:
+        numbers = [_Hit("number", "split", s, e) for s, e in split_spans(data, pats.digits)]
     found.extend(numbers)
     for num in numbers:
         for field, s, e in near_number(data, num.start, num.end, card):
@@ -230,6 +238,38 @@ def _decode_trigger(data: bytes, card: Card, pats: CardPatterns, depth: int, lay
         s, e = dec.to_outer(h.start, h.end)
         out.append(_Hit(h.field, _join(dec.layer, h.label), s, e))
     return out
+
+
+# -- a number in pieces inside one payload ------------------------------------------------------
+# Between two pieces: anything but digits, and digits that belong to a key or an index (`cc2=`,
+# `card[1]=`), at most this many bytes.
+SPLIT_GAP = 64
+_GAP = rb"(?:[^0-9]|(?<=[A-Za-z_\[])[0-9]{1,3}){1,%d}?" % SPLIT_GAP
+_ALONE_AFTER = rb"(?![A-Za-z0-9_])"
+
+
+@lru_cache(maxsize=16)
+def _split_regex(digits: str) -> re.Pattern[bytes]:
+    """The number cut where people and forms cut it: into its printed groups (four boxes, a field
+    per group) and into halves, each piece a number of its own (no letter, digit or `_` touching
+    it). The first piece is a literal, so the scan runs at C speed."""
+    cuts = [number_groups(digits), [digits[:len(digits) // 2], digits[len(digits) // 2:]]]
+    alternatives = []
+    for pieces in cuts:
+        head = pieces[0].encode()
+        expr = head + rb"(?<![A-Za-z0-9_]" + head + rb")" + _ALONE_AFTER
+        for piece in pieces[1:]:
+            expr += _GAP + rb"(?<![A-Za-z0-9_])" + piece.encode() + _ALONE_AFTER
+        alternatives.append(b"(?:" + expr + b")")
+    return re.compile(b"|".join(alternatives))
+
+
+def split_spans(data: bytes, digits: str) -> list[tuple[int, int]]:
+    """Spans where the number stands in pieces (its printed groups, or its halves) in one payload:
+    `cc1=4000&cc2=0566&cc3=5566&cc4=5556`, `{"a":"40000566","b":"55665556"}`, `[4000,0566,...]`.
+    Only other numbers' digits may not stand between the pieces, so the groups out of order, a BIN
+    and last four, or a masked number never match."""
+    return [m.span() for m in _split_regex(digits).finditer(data)]
 
 
 def _confirm(data: bytes, rx: re.Pattern[bytes] | None, end: int, max_len: int) -> tuple[int, int] | None:

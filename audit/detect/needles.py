@@ -118,6 +118,15 @@ def _percent_variants(needle: bytes) -> list[bytes]:
             needle.replace(b"+", b"%2b").replace(b"/", b"%2f")]
 
 
+def _radix(value: int, radix: int) -> str:
+    """`value` in base `radix` with JavaScript's digits (0-9, then a-z), as `toString(radix)`."""
+    out = ""
+    while value:
+        value, d = divmod(value, radix)
+        out = "0123456789abcdefghijklmnopqrstuvwxyz"[d] + out
+    return out or "0"
+
+
 def expiry_value_regex(expiry: str) -> bytes | None:
     """`12/34` in its usual spellings: 12/34, 12 / 34, 12-34, 1234, 12/2034, 12%2F34."""
     m = re.fullmatch(r"\s*(\d{1,2})\s*[/\-. ]?\s*(?:20)?(\d{2})\s*", expiry)
@@ -197,7 +206,25 @@ class CardPatterns:
             ", ".join(digits).encode(): "char-array",
             "".join(f"&#{ord(d)};" for d in digits).encode(): "html-entities",
             "".join(f"&#x{ord(d):x};" for d in digits).encode(): "html-entities",
+            "".join(f"\\x{ord(d):x}" for d in digits).encode(): "js-escapes",
+            "".join(f"\\u{{{ord(d):x}}}" for d in digits).encode(): "js-escapes",
+            # Full-width digits (U+FF10...), which read as the number to a person and to NFKC.
+            "".join(chr(0xFF10 + int(d)) for d in digits).encode(): "fullwidth",
         }
+        # Character codes joined by any common separator (`charCodeAt` then `join`), decimal or hex.
+        for sep in (",", ", ", " ", "-", ";", "|", ".", ":", "_", "/", "+", "*", "~"):
+            spelled.setdefault(sep.join(str(ord(d)) for d in digits).encode(), "char-codes")
+            spelled.setdefault(sep.join(f"0x{ord(d):x}" for d in digits).encode(), "char-codes")
+        # Invisible characters between the digits: zero-width space, non-joiner, joiner, word joiner,
+        # soft hyphen, byte-order mark (what a person sees is the number).
+        for mark in ("\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\ufeff"):
+            spelled[mark.join(digits).encode()] = "zero-width"
+        # The number as one integer written in another base (`BigInt(n).toString(radix)`).
+        value = int(digits)
+        for radix in (2, 8, 16, 32, 36):
+            text = _radix(value, radix)
+            for form in {text, text.upper()}:
+                spelled.setdefault(form.encode(), f"radix{radix}")
         for needle, label in sorted(spelled.items()):
             self._add(_lit(needle), PatternInfo("digest", "number", label, length=len(needle),
                                                 literal=needle))

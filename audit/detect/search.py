@@ -14,11 +14,15 @@ Candidate regions, found with C-speed byte operations (no per-position regex):
 * `url`:    a run of URL characters holding percent escapes (a form field, a query value);
 * `codes`:  an array of character codes, `[52,48,48,...]`;
 * `utf16`:  ASCII text with a NUL after (or before) every character;
-* `binary`: a whole decoded layer, or a body, that is not text.
+* `binary`: a whole decoded layer, or a body, that is not text;
+* `gzip`, `zlib`, `raw`: a compressed stream that starts inside a layer that is not text (a gzip or
+            zlib header anywhere; raw deflate or brotli, which have no header, at the start of a
+            line where the bytes turn binary): a Sentry replay envelope (JSON lines, then the zlib
+            stream of the recording), a compressed file in a multipart form.
 
-Compression (gzip, zlib, raw deflate, brotli) needs no region: the matcher inflates every layer that
-looks compressed (`audit.detect.decode.decompress`), so a decoder whose output is compressed bytes
-leads straight to it ("json>deflate": a latin-1 string holding a zlib stream).
+A stream at the start of a layer needs no region: the matcher inflates every layer that looks
+compressed (`audit.detect.decode.decompress`), so a decoder whose output is compressed bytes leads
+straight to it ("json>deflate": a latin-1 string holding a zlib stream).
 
 Single-byte XOR is tried on binary regions only, and for all 255 keys at once: XOR with one key
 keeps the XOR of neighbouring bytes, so the neighbour-XOR of the region is searched for that of the
@@ -30,6 +34,7 @@ the body is reported as not fully searched, never silently passed.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 import re
@@ -39,7 +44,7 @@ from dataclasses import dataclass, field
 
 import lzstring
 
-from audit.detect.decode import _zlib_header
+from audit.detect.decode import MAX_DECOMPRESSED, _inflate, _unbrotli, _zlib_header, looks_compressed
 
 # Decoding layers the search goes down (a chain of at most this many decoders).
 MAX_LAYERS = 4
@@ -60,6 +65,9 @@ LZ_MAX_CHARS = 16 * 1024
 LZ_PROBE = 16
 # Alternative base64 alignments are followed only when their output is mostly text.
 PRINTABLE_SHARE = 0.85
+# Compressed streams tried inside one binary layer (headers found, then line starts): a layer of
+# random bytes holds a zlib-looking pair every 16 kB, and each false start fails within bytes.
+MAX_STREAM_STARTS = 64
 
 
 @dataclass
@@ -253,6 +261,36 @@ def _utf16_runs(data: bytes) -> Iterator[Region]:
             pos = j
 
 
+_GZIP_HEAD = b"\x1f\x8b\x08"
+# zlib headers without a preset dictionary (the only kind a browser or a JavaScript library writes).
+_ZLIB_HEADS = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
+
+
+def _stream_starts(data: bytes) -> Iterator[Region]:
+    """Compressed streams that start after the first byte of a binary layer (the matcher inflates
+    one at the start itself): every gzip or zlib header, then every line start where the bytes
+    turn binary (raw deflate and brotli have no header). At most MAX_STREAM_STARTS in all."""
+    tried = 0
+    for kind, heads in (("gzip", (_GZIP_HEAD,)), ("zlib", _ZLIB_HEADS)):
+        for head in heads:
+            pos = data.find(head, 1)
+            while pos > 0:
+                if tried == MAX_STREAM_STARTS:
+                    return
+                tried += 1
+                yield Region(kind, pos, len(data), data[pos:])
+                pos = data.find(head, pos + 1)
+    pos = data.find(b"\n")
+    while 0 <= pos < len(data) - 8:
+        if tried == MAX_STREAM_STARTS:
+            return
+        start = pos + 1
+        if looks_compressed(data[start:start + 65]):
+            tried += 1
+            yield Region("raw", start, len(data), data[start:])
+        pos = data.find(b"\n", start)
+
+
 def candidate_regions(data: bytes, top: bool, classes: bytes | None = None) -> Iterator[Region]:
     """The regions of one layer a decoder might apply to. `top`: the captured bytes themselves,
     which count as binary only when they are not text; a decoded layer is binary by origin
@@ -271,6 +309,8 @@ def candidate_regions(data: bytes, top: bool, classes: bytes | None = None) -> I
         yield from _utf16_runs(data)
     if len(data) >= 16 and (not top or not text):
         yield Region("binary", 0, len(data), data)
+    if not text:
+        yield from _stream_starts(data)
 
 
 # -- decoders -----------------------------------------------------------------------------------
@@ -291,6 +331,28 @@ def _hex(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
         yield bytes.fromhex(run.decode("ascii"))
     except ValueError:
         return
+
+
+_B32_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def _base32_shaped(run: bytes) -> bool:
+    """RFC 4648 base32: one case of letters and the digits 2-7 only (hex and base64 runs fail at
+    their first other character)."""
+    body = run.rstrip(b"=")
+    return len(body) >= 16 and (body.isupper() or body.islower()) and not body.upper().translate(None, _B32_CHARS)
+
+
+@register("base32", ("text",), _base32_shaped)
+def _base32(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    body = run.rstrip(b"=").upper()
+    for cut in range(3):  # a run cut short ends mid-group: drop the characters that make no byte
+        usable = body[:len(body) - cut]
+        try:
+            yield base64.b32decode(usable + b"=" * (-len(usable) % 8))
+            return
+        except (binascii.Error, ValueError):
+            continue
 
 
 _TO_STD = bytes.maketrans(b"-_", b"+/")
@@ -520,6 +582,40 @@ def _lz_utf16(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
             out = lz_decompress(values, reset)
             if out:
                 yield _lz_text(out)
+
+
+def _inflate_limit(ctx: SearchContext) -> int:
+    # One byte over what the budget can pay for, so that `expand` notes the budget as used up.
+    return min(MAX_DECOMPRESSED, ctx.budget.left + 1)
+
+
+@register("gzip", ("gzip",))
+def _gzip_inside(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    out = _inflate(region, 31, _inflate_limit(ctx), strict=False)
+    if out:
+        yield out
+
+
+@register("deflate", ("zlib",))
+def _zlib_inside(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    out = _inflate(region, 15, _inflate_limit(ctx), strict=False)
+    if out:
+        yield out
+
+
+@register("deflate", ("raw",))
+def _raw_deflate_inside(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    """No header: only a stream that ends cleanly (or fills the limit) counts, as at a body's start."""
+    out = _inflate(region, -15, _inflate_limit(ctx), strict=True)
+    if out:
+        yield out
+
+
+@register("brotli", ("raw",))
+def _brotli_inside(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    out = _unbrotli(region, _inflate_limit(ctx))
+    if out:
+        yield out
 
 
 _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
