@@ -224,6 +224,12 @@ SKIMMERS: tuple[Case, ...] = (
          (Egress("rec.replay-cdn.net", "http", "json>deflate"),), (FORM,)),
     Case("lz-string-batch", "analytics SDKs' lz64 batches (lz-string compressToBase64)", "fetch POST (form)",
          "lzstring", (Egress("events.lz-analytics.io", "http", "lzstring"),), (FORM,)),
+    Case("replay-envelope-zlib", "Sentry Session Replay envelopes", "fetch POST (envelope, zlib item inside)",
+         "deflate", (Egress("o11.ingest.replay-envelope.net", "http", "deflate"),), (FORM,)),
+    Case("multipart-gzip-file", "Jscrambler / Akamai, compressed loot", "fetch POST (multipart, gzip file)",
+         "gzip", (Egress("upload.gz-forms.net", "http", "gzip"),), (FORM,)),
+    Case("split-fields-one-request", "Akamai, split sends", "image GET (four fields)", "split",
+         (Egress("px.box-split.net", "http", "split"),), (FORM,)),
 )
 
 LEGIT: tuple[Case, ...] = (
@@ -265,5 +271,6 @@ COLLECTORS: tuple[str, ...] = (
     "cdn-hexstat.net", "rhx-metrics.com", "xor-sync.net", "rec.replay-cdn.net", "events.lz-analytics.io",
     "leave-beacon.net", "leave-keepalive.net", "ico-cdn.net", "px.ref-leak.net", "ping-relay.net",
     "bg-sprites.net", "lib-cdnjs.net", "later-beacon.net", "spec-prefetch.net",
-    "dl-collect.net", "media-collect.net",
+    "dl-collect.net", "media-collect.net", "o11.ingest.replay-envelope.net", "upload.gz-forms.net",
+    "px.box-split.net",
 )
