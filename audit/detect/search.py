@@ -100,7 +100,7 @@ class Region:
     kind: str        # text | string | codes | utf16 | binary
     start: int
     end: int
-    data: bytes      # data[start:end] of the layer
+    data: bytes      # data[start:end] of the layer (a memoryview of it for compressed streams)
 
 
 @dataclass(frozen=True)
@@ -269,7 +269,10 @@ _ZLIB_HEADS = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
 def _stream_starts(data: bytes) -> Iterator[Region]:
     """Compressed streams that start after the first byte of a binary layer (the matcher inflates
     one at the start itself): every gzip or zlib header, then every line start where the bytes
-    turn binary (raw deflate and brotli have no header). At most MAX_STREAM_STARTS in all."""
+    turn binary (raw deflate and brotli have no header). At most MAX_STREAM_STARTS in all; each
+    region is a view of the layer from its start on, not a copy (a stream's end is known only
+    once inflated)."""
+    view = memoryview(data)
     tried = 0
     for kind, heads in (("gzip", (_GZIP_HEAD,)), ("zlib", _ZLIB_HEADS)):
         for head in heads:
@@ -278,7 +281,7 @@ def _stream_starts(data: bytes) -> Iterator[Region]:
                 if tried == MAX_STREAM_STARTS:
                     return
                 tried += 1
-                yield Region(kind, pos, len(data), data[pos:])
+                yield Region(kind, pos, len(data), view[pos:])
                 pos = data.find(head, pos + 1)
     pos = data.find(b"\n")
     while 0 <= pos < len(data) - 8:
@@ -287,7 +290,7 @@ def _stream_starts(data: bytes) -> Iterator[Region]:
         start = pos + 1
         if looks_compressed(data[start:start + 65]):
             tried += 1
-            yield Region("raw", start, len(data), data[start:])
+            yield Region("raw", start, len(data), view[start:])
         pos = data.find(b"\n", start)
 
 
