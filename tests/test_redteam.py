@@ -191,7 +191,8 @@ def test_websocket_chat_is_captured_and_clean(corpus):
 # -- a payer's eyes and hands --------------------------------------------------------------------
 REENTRY = ("reentry-open-shadow", "reentry-closed-shadow", "reentry-custom-element", "reentry-srcdoc-frame",
            "reentry-after-10s", "reentry-mouse-gated", "reentry-webgl-gated", "reentry-deep-nesting",
-           "reentry-data-frame", "reentry-blob-frame", "reentry-div-labels")
+           "reentry-data-frame", "reentry-blob-frame", "reentry-div-labels", "reentry-pip-window",
+           "reentry-blank-popup")
 WHERE = {"reentry-open-shadow": "open shadow root of <div>", "reentry-closed-shadow": "closed shadow root of <section>",
          "reentry-deep-nesting": "closed shadow root of <section>",
          "reentry-custom-element": "closed shadow root of <secure-checkout>"}

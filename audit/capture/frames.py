@@ -87,10 +87,28 @@ class FrameRecorder(Recorder):
                 parent_key = (id(parent), parent.url)
                 if parent_key not in self._frames:
                     self._see(parent, page)
-            self._frames[key] = {"url": url, "host": host_of(url), "page": page, "key": key,
+            host = host_of(url) or (self._opener_host(frame) if parent is None else "")
+            self._frames[key] = {"url": url, "host": host, "page": page, "key": key,
                                  "name": frame.name or "", "parent_key": parent_key,
                                  "card_inputs": set(), "hidden_inputs": set(), "typed": set()}
         return self._frames[key]
+
+    @staticmethod
+    def _opener_host(frame: Any) -> str:
+        """A page whose document names no host (an about:blank popup its opener wrote into, a
+        Document Picture-in-Picture window) runs in its opener's origin: named by its host."""
+        try:
+            opener = frame.page.opener()
+            for _ in range(8):  # a popup of a popup of the merchant's page
+                if opener is None:
+                    return ""
+                host = host_of(opener.main_frame.url)
+                if host:
+                    return host
+                opener = opener.opener()
+        except Exception:  # noqa: BLE001 - a page closing while it is looked at names no host
+            return ""
+        return ""
 
     def _add(self, record: dict[str, Any], field: str, hidden: bool, where: str, element: str,
              seen_by: str) -> dict[str, Any]:
