@@ -85,6 +85,8 @@ def test_the_number_as_a_base_36_integer_is_found():
     json.dumps(["4000", "0566", "5566", "5556"]).encode(),
     json.dumps({"p1": "40000566", "p2": "55665556"}).encode(),          # halves
     b"<td>4000</td><td>0566</td><td>5566</td><td>5556</td>",
+    b"4000_0566_5566_5556", "4000\u00a00566\u00a05566\u00a05556".encode(), b"4000|0566|5566|5556",
+    json.dumps({"v": "4000\n0566\n5566\n5556"}).encode(),                   # a JSON \n between pieces
 ])
 def test_number_in_pieces_of_one_payload_is_found(data):
     assert ("number", "split") in {(m.field, m.encoding) for m in find_card(data, CARD)}
@@ -102,7 +104,7 @@ def test_number_in_pieces_inside_base64_names_the_chain():
     "4000 05•• •••• 5556".encode(),                          # masked, as a receipt shows it
     b"cc1=4000&cc2=0566&qty=7731&cc3=5566&cc4=5556",         # another number between the pieces
     b"a=4000&b=0566&c=5566&d=5557",                          # the last group differs
-    b"a=x4000&b=0566&c=5566&d=5556",                         # the first piece is part of a word
+    b"a=14000&b=0566&c=5566&d=5556",                         # the first piece is part of a longer number
     b"a=4000&b=05660&c=5566&d=5556",                         # a piece with a digit more
     json.dumps({"a": "4000", "pad": "x" * 200, "b": "0566", "c": "5566", "d": "5556"}).encode(),  # too far apart
 ])

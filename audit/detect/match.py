@@ -245,21 +245,22 @@ def _decode_trigger(data: bytes, card: Card, pats: CardPatterns, depth: int, lay
 # `card[1]=`), at most this many bytes.
 SPLIT_GAP = 64
 _GAP = rb"(?:[^0-9]|(?<=[A-Za-z_\[])[0-9]{1,3}){1,%d}?" % SPLIT_GAP
-_ALONE_AFTER = rb"(?![A-Za-z0-9_])"
+_ALONE_AFTER = rb"(?![0-9])"
 
 
 @lru_cache(maxsize=16)
 def _split_regex(digits: str) -> re.Pattern[bytes]:
     """The number cut where people and forms cut it: into its printed groups (four boxes, a field
-    per group) and into halves, each piece a number of its own (no letter, digit or `_` touching
-    it). The first piece is a literal, so the scan runs at C speed."""
+    per group) and into halves, each piece a number of its own (no digit touching it; letters may:
+    `4000_0566`, a JSON `\\n` between pieces). The first piece is a literal, so the scan runs at C
+    speed."""
     cuts = [number_groups(digits), [digits[:len(digits) // 2], digits[len(digits) // 2:]]]
     alternatives = []
     for pieces in cuts:
         head = pieces[0].encode()
-        expr = head + rb"(?<![A-Za-z0-9_]" + head + rb")" + _ALONE_AFTER
+        expr = head + rb"(?<![0-9]" + head + rb")" + _ALONE_AFTER
         for piece in pieces[1:]:
-            expr += _GAP + rb"(?<![A-Za-z0-9_])" + piece.encode() + _ALONE_AFTER
+            expr += _GAP + rb"(?<![0-9])" + piece.encode() + _ALONE_AFTER
         alternatives.append(b"(?:" + expr + b")")
     return re.compile(b"|".join(alternatives))
 
