@@ -92,6 +92,12 @@ def test_number_in_pieces_of_one_payload_is_found(data):
     assert ("number", "split") in {(m.field, m.encoding) for m in find_card(data, CARD)}
 
 
+@pytest.mark.parametrize("data", [b"n=4000%5F0566%5F5566%5F5556", b"n=4000%090566%095566%095556&t=1",
+                                  b"n=4000%2C%200566%2C%205566%2C%205556"])
+def test_number_in_pieces_behind_url_escapes_is_found(data):
+    assert ("number", "url>split") in {(m.field, m.encoding) for m in find_card(data, CARD)}
+
+
 def test_number_in_pieces_inside_base64_names_the_chain():
     import base64
     body = b"d=" + base64.b64encode(b"cc1=4000&cc2=0566&cc3=5566&cc4=5556")

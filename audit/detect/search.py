@@ -193,7 +193,7 @@ _URL_CLASS = bytes(0x61 if b in _URL_CHARS else 0x20 for b in range(256))
 
 # An escape of a base64 character or of a byte above 0x7F, or two escapes close together.
 # One leading literal `%`, so Python's regex engine jumps from one `%` to the next.
-URL_SEED = rb"%(?:2[bBfF]|3[dD]|24|[89a-fA-F][0-9a-fA-F]|[0-9A-Fa-f]{2}[^%&=\s]{0,3}%[0-9A-Fa-f]{2})"
+URL_SEED = rb"%(?:2[bBfF]|3[dD]|24|[89a-fA-F][0-9a-fA-F]|[0-9A-Fa-f]{2}[^%&=\s]{0,6}%[0-9A-Fa-f]{2})"
 _URL_SEED = re.compile(URL_SEED)
 
 
