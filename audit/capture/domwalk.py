@@ -138,6 +138,7 @@ class TreeWalk:
         # (node, its attributes, index of its parent element in this list or -1)
         elements: list[tuple[dict[str, Any], dict[str, str], int]] = []
         before: dict[int, str] = {}  # element index -> the text a payer reads just before it
+        editable: set[int] = set()   # element indexes a payer can type into
         last = ""   # the last text of this root, in document order, since the last control
         stack: list[tuple[dict[str, Any], int]] = [(c, -1) for c in reversed(root.get("children") or [])]
         while stack:
@@ -160,7 +161,10 @@ class TreeWalk:
                     labels_for[a["for"]] = labels_for.get(a["for"], "") + " " + _text(node)
             me = len(elements)
             elements.append((node, a, up))
-            if name in _CONTROLS or _editable(name, a):
+            typed = _editable(name, a)
+            if typed:
+                editable.add(me)
+            if typed or name in _CONTROLS:
                 if last:
                     before[me] = last
                 last = ""
@@ -189,7 +193,7 @@ class TreeWalk:
                 continue
             if name == "TEMPLATE" and node.get("templateContent"):
                 continue  # inert until stamped: not something a payer can see
-            if not _editable(name, a):
+            if me not in editable:
                 continue
             words = [a.get(k, "") for k in ("name", "id", "placeholder", "aria-label", "title",
                                             "data-elements-stable-field-name")]
