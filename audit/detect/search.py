@@ -97,7 +97,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class Region:
-    kind: str        # text | string | codes | utf16 | binary
+    kind: str        # text | string | url | codes | utf16 | binary | gzip | zlib | raw
     start: int
     end: int
     data: bytes      # data[start:end] of the layer (a memoryview of it for compressed streams)
