@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from . import __version__, disguise
 from .browser import QUIET_ARGS, STEALTH_ARGS, find_browser, host_resolver_rules
+from .capture import later
 from .capture.recording import Recording
 from .errors import InconclusiveError
 from .evidence import CaptureRecord, Evidence, StepRecord
@@ -29,7 +30,6 @@ SETTLE_BOUND_MIN_S = 15.0   # ...but at least this long (a burst of thousands of
 SETTLE_BOUND_MAX_S = 45.0   # ...and never longer than this: a never-quiet page cannot hold a run
 DEADLINE_RESERVE_S = 15.0   # kept before the deadline for the final look, leaving pages, closing
 UNLOAD_BOUND_S = 5.0       # pages left are quiet at once; what still sends is a worker or a popup
-SHOT_TIMEOUT_MS = 10000     # one screenshot
 
 
 def _quietly(close: Any) -> None:
@@ -318,8 +318,9 @@ class Run:
         from .steps import StepFailed, StepRunner
 
         rec = self.recording
+        # A `screenshot` step's picture (the whole page) is taken off the critical path too.
         runner = StepRunner(lambda: rec.pages, card, profile, self._timeout(), rec.frames.note_typed,
-                            self._shoot, rec.frames)
+                            lambda name: self._shoot_later(name, full_page=True), rec.frames)
         start_url = str(self.scenario.start_url)
         plan = [("goto", start_url, None)] + [(s.action, s.describe(), s) for s in self.scenario.steps]
         for number, (action, target, step) in enumerate(plan, start=1):
@@ -381,33 +382,31 @@ class Run:
         rel = f"screenshots/{self._shot_no:02d}-{name}.png"
         try:
             (self.out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
-            live[-1].screenshot(path=str(self.out_dir / rel), full_page=full_page, timeout=SHOT_TIMEOUT_MS)
+            live[-1].screenshot(path=str(self.out_dir / rel), full_page=full_page, timeout=later.SHOT_TIMEOUT_MS)
         except Exception as exc:
             self.recording.session.note(f"screenshot {name}: {_first_line(exc)}")
             return None
         self.screenshots.append(rel)
         return rel
 
-    def _shoot_later(self, name: str) -> str | None:
-        """A step's picture of the viewport, off the flow's critical path: the browser takes it
-        while the next step runs (the call is queued on Playwright's event loop, which runs at the
-        next call into the browser), and `_collect_shots` waits for every queued picture before
-        the browser closes. Taken as `_shoot` takes it when the queue is not available."""
+    def _shoot_later(self, name: str, full_page: bool = False) -> str | None:
+        """A step's picture (of the viewport, or of the whole page for a `screenshot` step), off the
+        flow's critical path: the browser takes it while the next step runs (`later.queue`), and
+        `_collect_shots` waits for every queued picture before the browser closes. Taken as
+        `_shoot` takes it when the queue is not available."""
         live = self.recording.live_pages() if self.recording and not self.recording.halted else []
         if not live:
             return None
         page = live[-1]
-        impl, loop = getattr(page, "_impl_obj", None), getattr(page, "_loop", None)
         rel = f"screenshots/{self._shot_no + 1:02d}-{name}.png"
         try:
             (self.out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
-            shot = impl.screenshot(timeout=SHOT_TIMEOUT_MS, type="png", path=str(self.out_dir / rel),
-                                   quality=None, omit_background=None, full_page=False, clip=None,
-                                   animations=None, caret=None, scale=None, mask=None, mask_color=None,
-                                   style=None)
-            task = loop.create_task(shot)
-        except Exception:  # noqa: BLE001 - another Playwright: the picture is taken in line
-            return self._shoot(name, full_page=False)
+        except OSError:
+            pass
+        shot = later.screenshot(page, str(self.out_dir / rel), full_page)
+        task = later.queue(page, shot) if shot is not None else None
+        if task is None:  # another Playwright: the picture is taken in line
+            return self._shoot(name, full_page=full_page)
         self._shot_no += 1
         self._queued_shots.append((task, rel, name))
         self.screenshots.append(rel)
@@ -417,21 +416,11 @@ class Run:
         """Wait (bounded) for the pictures queued by `_shoot_later`; one that failed or did not
         come is noted and dropped from the steps that named it."""
         queued, self._queued_shots = self._queued_shots, []
-        pending = [task for task, _rel, _name in queued if not task.done()]
-        if pending and not (self.recording and self.recording.halted):
-            try:
-                context._sync(asyncio.wait(pending, timeout=SHOT_TIMEOUT_MS / 1000 + 5))
-            except Exception:  # noqa: BLE001 - the browser is gone: what was taken stands
-                pass
+        if not (self.recording and self.recording.halted):
+            later.wait(context, [task for task, _rel, _name in queued], later.SHOT_TIMEOUT_MS / 1000 + 5)
         for task, rel, name in queued:
-            if not task.done():
-                task.cancel()
-                problem = "not taken in time"
-            elif task.cancelled():
-                problem = "cancelled"
-            elif task.exception() is not None:
-                problem = _first_line(task.exception())
-            else:
+            problem = later.problem(task)
+            if problem is None:
                 continue
             self.recording.session.note(f"screenshot {name}: {problem}")
             self.screenshots = [r for r in self.screenshots if r != rel]

@@ -15,11 +15,10 @@ from typing import Any
 
 from ..evidence import CardFormRecord, FrameRecord, KeystrokeRecord
 from ..hosts import host_of
-from . import Recorder
+from . import Recorder, later
 from .cardwatch import BINDING, WATCH_JS
 from .domwalk import Document, box_of, walk
 
-SHOT_TIMEOUT_MS = 10000
 OUTLINE = {"r": 230, "g": 20, "b": 60, "a": 1.0}
 FILL = {"r": 230, "g": 20, "b": 60, "a": 0.12}
 
@@ -37,6 +36,7 @@ class FrameRecorder(Recorder):
         self._context: Any = None
         self._out_dir = out_dir
         self._shots = 0
+        self._pictures: list[tuple[Any, dict[str, Any], str]] = []  # (queued task, form, path) of pictures on their way
         self._keys: list[KeystrokeRecord] = []
         self._shown: dict[int, set[int]] = {}  # id(CDP session) -> backend ids of fields seen visible
         self.dirty = True
@@ -209,7 +209,10 @@ class FrameRecorder(Recorder):
         for form, nodes in forms.values():
             form["pictured"] |= form["visible"] & CARD_FIELDS
         top = self._session(page)
-        for form, nodes in forms.values():
+        # One picture at a time (each scrolls and outlines): an earlier one is waited for before
+        # this sweep scrolls, and of this sweep's forms only the last is left to finish on its own.
+        later.wait(page, [task for task, _form, _rel in self._pictures], later.SHOT_TIMEOUT_MS / 1000)
+        for n, (form, nodes) in enumerate(forms.values(), start=1):
             node, cdp, root = nodes[0]
             try:
                 cdp.send("DOM.scrollIntoViewIfNeeded", {"backendNodeId": node})
@@ -227,23 +230,57 @@ class FrameRecorder(Recorder):
             x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
             self._shots += 1
             rel = f"screenshots/card-form-{self._shots:02d}.png"
+            rect = {"x": int(x0) - 4, "y": int(y0) - 4, "width": int(x1 - x0) + 8, "height": int(y1 - y0) + 8,
+                    "color": FILL, "outlineColor": OUTLINE}
             try:
                 (self._out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
-                if top is not None:
-                    top.send("DOM.enable")
-                    top.send("Overlay.enable")
-                    top.send("Overlay.highlightRect", {"x": int(x0) - 4, "y": int(y0) - 4, "width": int(x1 - x0) + 8,
-                                                       "height": int(y1 - y0) + 8, "color": FILL, "outlineColor": OUTLINE})
-                page.screenshot(path=str(self._out_dir / rel), timeout=SHOT_TIMEOUT_MS)
-                form["screenshot"] = rel
-            except Exception as exc:
+            except OSError as exc:
                 self.session.note(f"card form picture: {type(exc).__name__}: {str(exc)[:200]}")
-            finally:
-                if top is not None:
-                    try:
-                        top.send("Overlay.hideHighlight")
-                    except Exception:
-                        pass
+                continue
+            task = later.queue(page, self._outlined(page, top, rect, str(self._out_dir / rel)))
+            if task is None:
+                self.session.note("card form picture: the browser connection is closed")
+                continue
+            self._pictures.append((task, form, rel))
+            if n < len(forms):
+                later.wait(page, [task], later.SHOT_TIMEOUT_MS / 1000)
+
+    async def _outlined(self, page: Any, top: Any, rect: dict[str, Any], path: str) -> None:
+        """The page with the form outlined by the browser's own overlay, taken while the flow goes
+        on (`later`); the outline is removed once the picture is taken or failed."""
+        shot = later.screenshot(page, path, full_page=False)
+        if shot is None:
+            raise RuntimeError("this Playwright takes no queued screenshot")
+        outlined = False
+        try:
+            if top is not None:
+                try:
+                    for method, params in (("DOM.enable", None), ("Overlay.enable", None),
+                                           ("Overlay.highlightRect", rect)):
+                        await later.cdp_send(top, method, params)
+                    outlined = True
+                except Exception:  # noqa: BLE001 - the picture without its outline still shows the form
+                    pass
+            await shot
+        finally:
+            if outlined:
+                try:
+                    await later.cdp_send(top, "Overlay.hideHighlight")
+                except Exception:  # noqa: BLE001 - the page went away: so did its overlay
+                    pass
+
+    def _collect_pictures(self) -> None:
+        """Wait (bounded) for the queued card-form pictures; each taken is named on its form, each
+        that failed is noted."""
+        pictures, self._pictures = self._pictures, []
+        if self._context is not None:
+            later.wait(self._context, [task for task, _form, _rel in pictures], later.SHOT_TIMEOUT_MS / 1000 + 5)
+        for task, form, rel in pictures:
+            problem = later.problem(task)
+            if problem is None:
+                form["screenshot"] = rel
+            else:
+                self.session.note(f"card form picture: {problem}")
 
     # -- export --------------------------------------------------------------------------------
     def _host(self, record: dict[str, Any]) -> str:
@@ -254,6 +291,7 @@ class FrameRecorder(Recorder):
         return record["host"]
 
     def export(self) -> dict[str, Any]:
+        self._collect_pictures()
         keys = list(self._frames)
         position = {key: i for i, key in enumerate(keys)}
         records = []

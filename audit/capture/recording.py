@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import Session, all_recorders
+from . import Session, all_recorders, later
 from .frames import FrameRecorder
 
 # What a browser tells a page that is being left: hidden first, then pagehide.
@@ -34,6 +34,7 @@ ANSWER_DIALOGS_JS = r"""
 })();
 """
 SETTLE_BOUND_FACTOR = 5     # the settle period ends at last after this many times its length...
+HIDE_TIMEOUT_S = 5.0        # telling every frame it is hidden, all at once
 SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never goes quiet cannot hang a run
 
 
@@ -181,12 +182,11 @@ class Recording:
         follows."""
         if self.halted:
             return
-        for page in self.live_pages():
-            for frame in page.frames:
-                try:
-                    frame.evaluate(HIDE_JS)
-                except Exception:  # detached or navigating frames have nothing left to hide
-                    pass
+        # Every frame at once (a frame that does not answer holds back none of the others);
+        # detached or navigating frames have nothing left to hide.
+        frames = [f for p in self.live_pages() for f in p.frames]
+        if frames:
+            later.together(frames[0], [f._impl_obj.evaluate(HIDE_JS, None) for f in frames], HIDE_TIMEOUT_S)
         if self.live_pages():
             self.wait(150)
         for page in self.live_pages():
