@@ -11,7 +11,11 @@ one, are problems here: a policy written twice is a policy misread once.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import select
+import stat
+import time
 import types
 import typing
 from collections.abc import Callable
@@ -33,6 +37,7 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 # alias bomb (`&a [*b, *b, ...]` nested, each level multiplying the last) or brackets nested
 # thousands deep.
 MAX_FILE_BYTES = 1024 * 1024
+PIPE_WAIT_S = 5.0  # a named pipe given as a file: how long its writer may take to finish
 MAX_DEPTH = 64            # nested mappings and lists, counted through aliases
 MAX_NODES = 100_000       # values once every alias is expanded
 
@@ -77,12 +82,16 @@ def format_path(path: PathKey) -> str:
 
 def read_text(path: Path) -> str:
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
         if size > MAX_FILE_BYTES and path.is_file():
             raise InputError(f"{path}:1: (file): {size} bytes; a settings file may hold at most "
                              f"{MAX_FILE_BYTES} bytes")
-        with path.open("rb") as handle:  # read at most the bound: a device or pipe never ends
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
+            raw = _read_pipe(path)
+        else:
+            with path.open("rb") as handle:  # read at most the bound: a device never ends
+                raw = handle.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
             raise InputError(f"{path}:1: (file): more than {MAX_FILE_BYTES} bytes; a settings file "
                              f"may hold at most {MAX_FILE_BYTES} bytes")
@@ -91,9 +100,42 @@ def read_text(path: Path) -> str:
         raise InputError(f"{path}: cannot read: it is a directory") from None
     except FileNotFoundError:
         raise InputError(f"{path}: cannot read: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: (file): not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                         "cannot start a character)") from None
+    except OSError as exc:
+        reason = exc.strerror if exc.strerror else str(exc)
         raise InputError(f"{path}: cannot read: {reason}") from None
+
+
+def _read_pipe(path: Path) -> bytes:
+    """A named pipe (`/dev/stdin` fed by a shell pipe, or a FIFO): opened without waiting for a
+    writer, read until its end, at most PIPE_WAIT_S in all. A FIFO nobody writes to would
+    otherwise hold the run before it starts, for ever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        chunks: list[bytes] = []
+        got = 0
+        deadline = time.monotonic() + PIPE_WAIT_S
+        while got <= MAX_FILE_BYTES:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise InputError(f"{path}: cannot read: a pipe that gave no end of file within "
+                                 f"{PIPE_WAIT_S:.0f} s")
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if not got:
+            raise InputError(f"{path}: cannot read: a pipe with nothing written to it")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def load_yaml(path: Path, *, allow_empty: bool = False) -> YamlDoc:

@@ -4,6 +4,8 @@ one, never a hang or an "internal error"."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,27 @@ def test_deeply_nested_result_json_is_an_input_error(tmp_path: Path):
     result.write_text("[" * 100000 + "]" * 100000)
     run = run_cli("check", result, timeout=60)
     assert run.code == 2 and "nested too deeply" in run.stderr, run.stderr
+
+
+def test_scenario_not_utf8_names_its_line(tmp_path: Path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(OK.encode() + b"# Zahlung f\xfcr Rechnung 1001\n")
+    run = run_cli("run", path, out=tmp_path / "out", timeout=60)
+    assert run.code == 2 and f"{path}:6: (file): not UTF-8 text (byte 0xfc" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_named_pipe_nobody_writes_to_is_refused_not_waited_on(tmp_path: Path):
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    run = run_cli("run", fifo, out=tmp_path / "out", timeout=60)
+    assert run.code == 2 and f"{fifo}: cannot read: a pipe" in run.stderr, run.stderr
+    assert not (tmp_path / "out" / "result.json").exists()
+
+
+def test_scenario_piped_on_stdin_is_read(tmp_path: Path):
+    # A pipe with a writer is read to its end: the validation error names the pipe and the line.
+    proc = subprocess.run([sys.executable, "-m", "audit", "run", "/dev/stdin", "--out", str(tmp_path / "out")],
+                          input=HEAD.replace("https://", "ftp://") + "steps:\n  - click: '#pay'\n",
+                          capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 2 and "/dev/stdin:3: start_url: expected an http(s) URL" in proc.stderr, proc.stderr
