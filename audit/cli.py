@@ -204,7 +204,7 @@ def _adblock_flag(argv: list[str]) -> list[str]:
 
 # -- run ---------------------------------------------------------------------------------------
 def _config(args: argparse.Namespace) -> Any:
-    from .config import load_config
+    from .config import MAX_SLOW_MO_MS, load_config
     path = getattr(args, "config", None)
     config = load_config(path if path else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
     overrides: dict[str, Any] = {}
@@ -213,6 +213,8 @@ def _config(args: argparse.Namespace) -> Any:
     if args.slow_mo is not None:
         if args.slow_mo < 0:
             raise InputError("--slow-mo: must be 0 or more")
+        if args.slow_mo > MAX_SLOW_MO_MS:
+            raise InputError(f"--slow-mo: at most {MAX_SLOW_MO_MS} ms (a pause per browser action)")
         overrides["slow_mo_ms"] = args.slow_mo
     if args.browser_path:
         overrides["executable_path"] = args.browser_path

@@ -17,6 +17,7 @@ from audit.profiles.fields import STRICT, NonEmptyStr
 from audit.yamlsrc import format_path, load_yaml, validate
 
 DEFAULT_CONFIG_NAME = "playwright.config.yaml"
+MAX_SLOW_MO_MS = 60000  # a pause before each browser action; beyond it Node would wrap the timer
 Recording = Literal["on", "off", "retain-on-failure"]
 
 
@@ -31,8 +32,8 @@ class BrowserConfig(BaseModel):
     browser: Literal["chromium"] = "chromium"
     executable_path: NonEmptyStr | None = None   # else Playwright's Chromium, else the system's
     headless: bool = True
-    slow_mo_ms: Annotated[int, Field(ge=0)] = 0
-    timeout_ms: Annotated[int, Field(gt=0)] = 15000
+    slow_mo_ms: Annotated[int, Field(ge=0, le=MAX_SLOW_MO_MS)] = 0
+    timeout_ms: Annotated[int, Field(gt=0, le=24 * 3600 * 1000)] = 15000  # Node's timers wrap beyond 2**31 - 1 ms
     # The whole run's deadline: at it the browser is stopped and what was recorded is judged.
     run_timeout_ms: Annotated[int, Field(ge=1000, le=24 * 3600 * 1000)] = 120000
     viewport: Viewport | None = Viewport(width=1280, height=900)  # null: the window's own size

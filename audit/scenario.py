@@ -57,7 +57,8 @@ Templated = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) in (int, 
                       AfterValidator(_known_placeholders)]
 Selector = Annotated[NonEmptyStr, AfterValidator(_known_placeholders)]
 StepUrl = Annotated[HttpUrl, AfterValidator(_known_placeholders)]
-PositiveMs = Annotated[int, Field(gt=0)]
+# At most a day: Node's timers wrap beyond 2**31 - 1 ms, and a wrapped timeout fires at once.
+PositiveMs = Annotated[int, Field(gt=0, le=24 * 3600 * 1000)]
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ class TypeStep(_Step):
     action: Literal["type"]
     selector: Selector
     value: Templated
-    delay_ms: Annotated[int, Field(ge=0)] = 50
+    delay_ms: Annotated[int, Field(ge=0, le=60000)] = 50
 
     def _target(self) -> str:
         return self.selector

@@ -123,3 +123,22 @@ def test_scenario_piped_on_stdin_is_read(tmp_path: Path):
                           input=HEAD.replace("https://", "ftp://") + "steps:\n  - click: '#pay'\n",
                           capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 2 and "/dev/stdin:3: start_url: expected an http(s) URL" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("text, expected", [
+    (HEAD + "timeout_ms: 99999999999\nsteps:\n  - click: '#pay'\n", ":4: timeout_ms: input should be less than or equal to"),
+    (HEAD + "steps:\n  - type: {selector: '#n', value: x, delay_ms: 9999999}\n", ":5: steps[0].type.delay_ms:"),
+])
+def test_durations_a_browser_timer_cannot_hold_are_refused(text: str, expected: str, tmp_path: Path):
+    # Node's timers wrap beyond 2**31 - 1 ms and fire at once: every wait of the run would fail.
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    run = run_cli("run", path, out=tmp_path / "out", timeout=60)
+    assert run.code == 2 and f"{path}{expected}" in run.stderr, run.stderr
+
+
+def test_slow_mo_beyond_a_minute_is_refused(tmp_path: Path):
+    path = tmp_path / "s.yaml"
+    path.write_text(OK)
+    run = run_cli("run", path, "--slow-mo", "99999999", out=tmp_path / "out", timeout=60)
+    assert run.code == 2 and "--slow-mo: at most 60000 ms" in run.stderr, run.stderr
