@@ -1,15 +1,19 @@
 """The number spelled out digit by digit (UTF-16 text, arrays of characters or character codes,
 HTML references, JavaScript escapes, full-width digits, invisible characters between the digits),
-written as one integer in another base, or cut into pieces inside one payload."""
+written as one integer in another base, cut into pieces inside one payload, or under a substitution
+of its digits."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 from audit.evidence import Card
-from audit.detect.match import find_card
+from audit.detect.match import find_card, find_card_batch
+from audit.detect.needles import patterns_for
+from audit.detect.substitution import MAX_CHANCE, chance
 
 CARD = Card("4000056655665556")
 N = CARD.number
@@ -116,3 +120,89 @@ def test_number_in_pieces_inside_base64_names_the_chain():
 ])
 def test_pieces_that_do_not_spell_the_number_stay_clean(data):
     assert not [m for m in find_card(data, CARD) if m.field == "number"]
+
+
+# -- the number under a substitution of its digits ---------------------------------------------
+def _mapped(table: dict[str, str], number: str = N) -> str:
+    return "".join(table[d] for d in number)
+
+
+def _shift(k: int, number: str = N) -> str:
+    return _mapped({str(d): str((d + k) % 10) for d in range(10)}, number)
+
+
+def _grouped(text: str, sep: str) -> str:
+    return sep.join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+_SHUFFLED = dict(zip("0123456789", "qxmtbzkwrd"))
+
+
+@pytest.mark.parametrize("data, encoding", [
+    *[(f"n={_shift(k)}&t=1", "substituted") for k in range(1, 10)],     # (d + k) % 10
+    (json.dumps({"n": _grouped(_shift(3), " ")}), "substituted"),         # printed groups kept
+    ("c=" + _grouped(_shift(9), "-"), "substituted"),
+    (_grouped(_shift(5), "."), "substituted"),
+    (_mapped({d: "abcdefghij"[int(d)] for d in "0123456789"}), "substituted"),      # 0 -> a
+    (_mapped({d: "ABCDEFGHIJ"[int(d)] for d in "0123456789"}), "substituted"),
+    (json.dumps({"v": _mapped(_SHUFFLED)}), "substituted"),                          # a shuffled table
+    # XOR digit by digit: the digit's value with a key, written in hex (`(d ^ 7).toString(16)`),
+    # and the character code with a key (`charCodeAt(i) ^ 0x5a` lands on letters)
+    (_mapped({d: format(int(d) ^ 7, "x") for d in "0123456789"}), "substituted"),
+    (_mapped({d: format(int(d) ^ 13, "x") for d in "0123456789"}), "substituted"),
+    (_mapped({d: chr(ord(d) ^ 0x5A) for d in "0123456789"}), "substituted"),
+    # inside decoded layers
+    ("d=" + base64.b64encode(json.dumps({"cc": _shift(4), "exp": "12/34"}).encode()).decode(), "base64>substituted"),
+    ("n=" + "%20".join(_grouped(_shift(2), " ").split(" ")) + "&x=1", "url>substituted"),
+])
+def test_number_under_a_digit_substitution_is_found(data, encoding):
+    data = data.encode() if isinstance(data, str) else data
+    assert ("number", encoding) in {(m.field, m.encoding) for m in find_card(data, CARD)}
+
+
+def test_substituted_number_is_located():
+    body = b'{"a":1,"n":"' + _shift(1).encode() + b'"}'
+    (match,) = [m for m in find_card(body, CARD) if m.field == "number"]
+    assert body[match.offset:match.offset + match.length] == _shift(1).encode()
+
+
+@pytest.mark.parametrize("data", [
+    "4242424242424242", "4111111111111111", "5555555555554444", "6011111111111117",  # other cards
+    "4000056655665564", "378282246310005",
+    "4000 05•• •••• 5556", "•••• •••• •••• 5556",          # masked, as receipts show it
+    "1733000000000000", "ts=1733130000123456", "2026-12-02T08:00:00.000Z", "ORD-2026-000123-0001",
+    _shift(1)[:-1] + "0",                                  # one symbol off the pattern
+    "5111167766776666",                                    # two digits onto one symbol: not one-to-one
+    _shift(1) + "7", "7" + _shift(1), "x" + _shift(1),     # part of a longer token
+    _shift(1)[:15],                                        # one symbol short
+    "5111 1677-6677 6667",                                 # groups joined by different separators
+    "5111 16776677 6667",
+    _mapped({d: "abcdefghij"[int(d)] for d in "0123456789"}, "4242424242424242"),  # another card, as letters
+])
+def test_substitution_look_alikes_stay_clean(data):
+    assert not [m for m in find_card(data.encode(), CARD) if m.field == "number"], data
+
+
+def test_the_number_itself_is_plain_not_substituted():
+    for body in (N, _grouped(N, " "), _grouped(N, "-")):
+        assert "substituted" not in {m.encoding for m in find_card(body.encode(), CARD)}
+
+
+def test_random_digit_strings_never_read_as_the_substituted_number():
+    import random
+    rng = random.Random(7)
+    bodies = [json.dumps({"ref": "%016d" % rng.randrange(10 ** 16), "id": "%016x" % rng.getrandbits(64)}).encode()
+              for _ in range(5000)]
+    assert not any(find_card_batch(bodies, CARD))
+
+
+def test_a_number_with_a_weak_pattern_gets_no_substitution_check():
+    # Nine distinct digits in fifteen: one random 15-digit string in 300 million has this pattern.
+    amex = Card("378282246310005")
+    assert chance(amex.number) > MAX_CHANCE
+    assert patterns_for(amex).substituted_id == -1
+    shifted = "".join(str((int(d) + 1) % 10) for d in amex.number)
+    assert not [m for m in find_card(shifted.encode(), amex) if m.field == "number"]
+    # The default canaries' patterns are specific: a random digit string matches about once in 1e12.
+    assert chance(N) < 1e-12 and chance("4242424242424242") < 1e-12
+    assert patterns_for(CARD).substituted_id >= 0

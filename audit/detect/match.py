@@ -23,7 +23,8 @@ A number cut into its printed groups or its halves inside one payload (a form of
 Encoding labels name the layers from the outside in, joined by ">": "url>base64>base64". At the
 top level a number that needed no decoding is "plain", "separated" (digit groups with spaces,
 dashes or dots), "url" (URL-encoded separators), "form" or "multipart" (a field of such a body),
-"split" (pieces in separate fields of one payload).
+"split" (pieces in separate fields of one payload), "substituted" (every digit mapped through
+one fixed table: shifted, XORed, written as letters; `audit.detect.substitution`).
 Inside a decoded layer those plain forms add nothing, so base64 of "4000 0566 ..." is "base64".
 """
 
@@ -40,6 +41,7 @@ from audit.evidence import Card
 from audit.detect.context import container_label, context_patterns, near_number
 from audit.detect.decode import MAX_DECOMPRESSED, REGION_DECODERS, base64_in_url, decompress, looks_compressed
 from audit.detect.needles import CardPatterns, card_digits, number_groups, patterns_for
+from audit.detect.substitution import substituted_span
 from audit.detect.search import (MAX_LAYERS, Budget, SearchContext, candidate_regions, char_classes, expand,
                                  has_run)
 
@@ -108,10 +110,22 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
     raw = pats.scan(laid)
     if raw:
         ends = list(accumulate(map(len, laid)))
+        subst, checked = pats.substituted_id, set()
         for pid, end in raw:
             j = bisect_right(ends, end - 1)  # the piece holding the hit's last byte
             if j % 2:
                 hits_by_item.setdefault(j // 2, []).append((pid, end - (ends[j] - len(laid[j]))))
+                if pid == subst:
+                    checked.add(j // 2)
+        for i in checked:
+            # A substitution prefilter hit that is no substituted number does not make its body
+            # worth a search: checked here, and dropped.
+            kept = [(pid, end) for pid, end in hits_by_item[i]
+                    if pid != subst or substituted_span(bufs[i], end, pats.digits) is not None]
+            if kept:
+                hits_by_item[i] = kept
+            else:
+                del hits_by_item[i]
     results: list[Scan] = []
     forms = tuple(pats.forms) + tuple(f[::-1] for f in pats.forms)
     for i, buf in enumerate(bufs):
@@ -192,6 +206,10 @@ def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
                 keyed[(info.field, v0)] = _Hit(info.field, label, v0, end)
         elif info.kind == "shape":
             continue  # the search below looks at the whole layer
+        elif info.kind == "substituted":
+            span = substituted_span(data, end, pats.digits)
+            if span is not None:
+                found.append(_Hit("number", "substituted", *span))
         elif depth < MAX_DEPTH:
             found.extend(_decode_trigger(data, card, pats, depth, info.layer, end, info.length, done, ctx))
     if not numbers and not found:
@@ -208,7 +226,10 @@ def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
                 ctx.budget.note(f"{dec.layer} body inflated only to its first {MAX_DECOMPRESSED} bytes")
             for h in _scan(dec.data, card, pats, depth + 1, None, ctx):
                 found.append(_Hit(h.field, _join(dec.layer, h.label), dec.start, dec.end))
-    if ctx is not None and depth < MAX_LAYERS and not any(h.field == "number" for h in found):
+    # A substituted number does not end the search: XOR with a small key of a whole layer also
+    # maps digits to digits, and the search names that layer exactly.
+    if ctx is not None and depth < MAX_LAYERS and \
+            not any(h.field == "number" and h.label != "substituted" for h in found):
         for layer in expand(data, ctx, depth == 0):
             for h in _scan(layer.data, card, pats, depth + 1, None, ctx):
                 found.append(_Hit(h.field, _join(layer.label, h.label), layer.start, layer.end))

@@ -53,6 +53,7 @@ KEY_VALUE_SEP = _CLOSE + rb"{0,3}\s{0,3}(?:[:=]|%3[aAdD])\s{0,3}" + _OPEN + rb"?
 @dataclass(frozen=True)
 class PatternInfo:
     kind: str          # "direct" | "digest" | "trigger" | "shape" (where the decoding search may start)
+    #                    | "substituted" (a token that may be the number under a digit substitution)
     field: str         # card field a direct/digest hit stands for
     layer: str         # trigger: decoder to run; digest: encoding label
     length: int = 0    # literal length (digest, literal triggers); 0 for regexes
@@ -147,6 +148,7 @@ class CardPatterns:
         self.infos: list[PatternInfo] = []
         self.exprs: list[bytes] = []
         self.caseless: list[bool] = []
+        self.substituted_id = -1  # the substitution prefilter's pattern id, -1 when the check is off
         self._build()
         self._local = threading.local()
         self._db = self._compile() if hyperscan is not None else None
@@ -250,6 +252,14 @@ class CardPatterns:
                      rb"\\u[0-9a-fA-F]{4}",
                      rb"\[\s*\d{2,5}\s*,\s*\d{2,5}\s*,\s*\d{2,5}\s*,"):
             self._add(expr, PatternInfo("shape", "", "search"))
+
+        # The number under a substitution of its digits (shifted, XORed, written as letters): a
+        # prefilter only, each hit checked by `audit.detect.substitution.substituted_span`.
+        from audit.detect.substitution import prefilter
+        expr = prefilter(self.digits)
+        if expr is not None:
+            self.substituted_id = len(self.exprs)
+            self._add(expr, PatternInfo("substituted", "number", "substituted"))
 
         # CVC / expiry as the value of a card-ish key, in JSON, form or query syntax.
         cvc = re.escape(self.card.cvc.strip()).encode()

@@ -234,6 +234,8 @@ SKIMMERS: tuple[Case, ...] = (
          "gzip", (Egress("upload.gz-forms.net", "http", "gzip"),), (FORM,)),
     Case("split-fields-one-request", "Akamai, split sends", "image GET (four fields)", "split",
          (Egress("px.box-split.net", "http", "split"),), (FORM,)),
+    Case("digit-shift", "Sucuri / Sansec, digit substitution ciphers", "fetch POST (form)", "substituted",
+         (Egress("px.digit-shift.net", "http", "substituted"),), (FORM,)),
 )
 
 LEGIT: tuple[Case, ...] = (
@@ -276,5 +278,5 @@ COLLECTORS: tuple[str, ...] = (
     "leave-beacon.net", "leave-keepalive.net", "ico-cdn.net", "px.ref-leak.net", "ping-relay.net",
     "bg-sprites.net", "lib-cdnjs.net", "later-beacon.net", "spec-prefetch.net",
     "dl-collect.net", "media-collect.net", "o11.ingest.replay-envelope.net", "upload.gz-forms.net",
-    "px.box-split.net",
+    "px.box-split.net", "px.digit-shift.net",
 )
