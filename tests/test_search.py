@@ -1,5 +1,6 @@
 """The decoding search: composed encodings, real library formats (rrweb packed events, lz-string),
-the work budget, and property tests over random chains of encodings (pure, no browser)."""
+the base85 family (Ascii85, RFC 1924, Z85), the work budget, and property tests over random chains
+of encodings (pure, no browser)."""
 
 from __future__ import annotations
 
@@ -336,3 +337,104 @@ def test_unsearched_body_is_in_result_json_and_makes_a_clean_run_inconclusive(mo
     assert result["verdict"] == "inconclusive"
     assert any("not searched to the end" in e["message"] for e in result["errors"])
     assert result["requests"][0]["card_fields"] == []
+
+
+# -- the base85 family: Ascii85, RFC 1924 (Python's b85encode), Z85 ----------------------------
+from audit.detect import base85  # noqa: E402
+
+ALPHABETS = ("ascii85", "base85", "z85")
+SPACED_N = b"4000 0566 5566 5556"
+
+
+def enc85(name: str, data: bytes) -> bytes:
+    """Each alphabet as a reference encoder writes it: Python's a85encode and b85encode, and Z85
+    as the ZeroMQ reference spells it (checked against the specification's test vector)."""
+    if name == "ascii85":
+        return base64.a85encode(data)
+    if name == "base85":
+        return base64.b85encode(data)
+    return base64.b85encode(data).translate(bytes.maketrans(
+        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~",
+        b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"))
+
+
+def test_z85_matches_the_specification_vector() -> None:
+    # ZeroMQ RFC 32/Z85: 0x86 0x4F 0xD2 0x6F 0xB5 0x59 0xF7 0x5B is "HelloWorld".
+    assert enc85("z85", bytes.fromhex("864FD26FB559F75B")) == b"HelloWorld"
+    assert base85.decode("z85", b"HelloWorld") == bytes.fromhex("864FD26FB559F75B")
+
+
+@pytest.mark.parametrize("name", ALPHABETS)
+@pytest.mark.parametrize("prefix", [b"", b"{", b'{"n":"', b"\x00\x01\x02"])
+@pytest.mark.parametrize("form", [N.encode(), SPACED_N])
+def test_number_in_base85_at_any_alignment_is_found(name: str, prefix: bytes, form: bytes) -> None:
+    text = enc85(name, prefix + form + b'","exp":"12/34"}')
+    assert name in numbers(text)
+    assert name in numbers(b"d=" + text + b"&t=1") | numbers(b"d=" + text)
+
+
+@pytest.mark.parametrize("label,body", [
+    # the number itself, as skimmers carry base85 text
+    ("ascii85", json.dumps({"d": base64.a85encode(PAYLOAD).decode()}).encode()),  # \" and \\ escapes
+    ("ascii85", b"<~" + base64.a85encode(PAYLOAD, wrapcol=40, adobe=False) + b"~>"),
+    ("url>z85", b"https://c.example/p?d=" + urllib.parse.quote(enc85("z85", PAYLOAD).decode(), safe="").encode()),
+    ("base64>base85", b64(enc85("base85", PAYLOAD))),
+    # composed: base85 around what no needle foresees (decoders of the search)
+    ("z85>gzip", enc85("z85", gzip.compress(PAYLOAD))),
+    ("base85>deflate", json.dumps({"sid": "x", "blob": enc85("base85", zlib.compress(PAYLOAD)).decode()},
+                                  separators=(",", ":")).encode()),
+    ("ascii85>deflate", json.dumps({"id": "x", "data": base64.a85encode(zlib.compress(PAYLOAD)).decode()},
+                                   separators=(",", ":")).encode()),
+    ("ascii85>gzip", base64.a85encode(gzip.compress(PAYLOAD), wrapcol=64, adobe=True)),
+    ("ascii85>xor", base64.a85encode(xor(PAYLOAD, 0x4B))),
+    ("z85>xor", enc85("z85", xor(PAYLOAD, 0x21))),
+    ("z85>base64", enc85("z85", b64(PAYLOAD))),
+    ("url>base85>gzip", b"q=" + urllib.parse.quote(enc85("base85", gzip.compress(PAYLOAD)).decode(), safe="").encode()),
+])
+def test_base85_found_with_its_chain(label: str, body: bytes) -> None:
+    assert label in numbers(body)
+
+
+@pytest.mark.parametrize("body", [
+    *[enc85(name, b'{"n":"4242424242424242","exp":"12/34"}') for name in ALPHABETS],   # another card
+    *[enc85(name, "4000 05•• •••• 5556".encode()) for name in ALPHABETS],            # a masked number
+    *[enc85(name, gzip.compress(b'{"bin":"40000566","last4":"5556"}')) for name in ALPHABETS],
+    enc85("z85", N[:12].encode() + b"0000"),                                         # a prefix of it
+])
+def test_base85_look_alikes_stay_clean(body: bytes) -> None:
+    assert not numbers(body)
+
+
+@pytest.mark.parametrize("text", [
+    b64(random.Random(5).randbytes(300)),                                 # base64: the alphabets spell it
+    random.Random(6).randbytes(200).hex().encode(),                       # hex too
+    b"event=view&page=%2Finvoice%2F7&f0=0.5377%20x+y&f1=0.25%20x+y&f2=0.75%20x+y&utm_source=mail",
+    json.dumps({"invoice": 1001, "items": [{"sku": 1, "price": "$12.00", "ref": "0123456789012345"}]},
+               separators=(",", ":")).encode(),
+    b"[0.8630420851299673,0.02172794511255771,0.08719505566049923,0.25161115240277987]",
+    b"https://invoices.example.test/invoice/1001?utm_source=newsletter&utm_medium=email#pay",
+    b"2026-12-02T08:00:00.000Z|2026-12-02T08:00:01.000Z|2026-12-02T08:00:02.000Z",
+    b"function(a,b){return(a+b)*2;}if(!window.__x){window.__x=[];}__x.push({t:Date.now()});",
+])
+def test_ordinary_text_is_not_taken_for_base85(text: bytes) -> None:
+    # The shape test turns it away before any decoding, or its first groups decode to noise.
+    for s, e in base85.runs(text):
+        for name in ALPHABETS:
+            if base85.looks_base85(name, text[s:e]):
+                assert not base85.candidates(name, text[s:e]), name
+    assert not numbers(text)
+
+
+def test_text_with_spaces_is_not_searched_for_base85_runs() -> None:
+    body = b"Invoice 1001 paid " + enc85("z85", gzip.compress(PAYLOAD)) + b" thanks"
+    assert not base85.worth_a_search(body)
+    assert base85.worth_a_search(enc85("z85", gzip.compress(PAYLOAD)))
+    assert base85.worth_a_search(b"x <~" + base64.a85encode(gzip.compress(PAYLOAD)) + b"~> y")
+
+
+@pytest.mark.parametrize("name", ALPHABETS)
+def test_base85_decoders_round_trip(name: str) -> None:
+    rng = random.Random(11)
+    for size in range(0, 40):
+        data = rng.randbytes(size)
+        assert base85.decode(name, enc85(name, data)) == data

@@ -38,6 +38,7 @@ from functools import lru_cache
 from itertools import accumulate
 
 from audit.evidence import Card
+from audit.detect import base85
 from audit.detect.context import container_label, context_patterns, near_number
 from audit.detect.decode import MAX_DECOMPRESSED, REGION_DECODERS, base64_in_url, decompress, looks_compressed
 from audit.detect.needles import CardPatterns, card_digits, number_groups, patterns_for
@@ -131,21 +132,24 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
     for i, buf in enumerate(bufs):
         hits = hits_by_item.get(i)
         classes = None
+        b85 = False
         if hits is None:
             # No needle: searched only if a shape the search starts from is there. The body's
             # character classes, mapped here, serve the search's text runs too.
             classes = char_classes(buf)
             if buf.isascii() and b"\x00" not in buf:
                 if not has_run(classes) and not split_spans(buf, pats.digits):
-                    results.append(Scan([]))
-                    continue
+                    if not base85.worth_a_search(buf):
+                        results.append(Scan([]))
+                        continue
+                    b85 = True
             elif not looks_compressed(buf) and next(candidate_regions(buf, True, classes), None) is None \
                     and not split_spans(buf, pats.digits):
                 results.append(Scan([]))
                 continue
         budget = Budget.for_body(len(buf))
         try:
-            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget, classes))
+            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget, classes, b85))
         except RecursionError:  # pathological nesting: nothing sound to report for this body
             found = []
             budget.note("nesting too deep to decode")
@@ -245,7 +249,7 @@ def _decode_trigger(data: bytes, card: Card, pats: CardPatterns, depth: int, lay
         return []
     if layer == "base64" and base64_in_url(data, start, end):
         layer = "url"
-    grid = {"base64": 4, "hex": 2}.get(layer, 1)  # characters per decoded unit
+    grid = {"base64": 4, "hex": 2, "ascii85": 5, "base85": 5, "z85": 5}.get(layer, 1)  # characters per unit
     for d_layer, d_start, d_end in done:
         # Another trigger already decoded this region on the same grid: its hits are in.
         if d_layer == layer and d_start <= start and end <= d_end and (start - d_start) % grid == 0:

@@ -8,9 +8,9 @@ four kinds:
 * `digest`:  MD5/SHA-1/SHA-256/SHA-512 of the digit string or the space-separated form, as hex or
   base64. Exact literals, final on sight.
 * `trigger`: a literal or short regex that only *suggests* an encoded number (the stable middle of a
-  base64 encoding, hex, reversed text, ROT13 of base64, URL or JSON escapes, a gzip header in base64).
-  The region around it is decoded and searched again, so nothing is reported without the whole
-  number being present after decoding.
+  base64 or base85 encoding, hex, reversed text, ROT13 of base64, URL or JSON escapes, a gzip header
+  in base64). The region around it is decoded and searched again, so nothing is reported without
+  the whole number being present after decoding.
 
 Base64 of a substring of a larger blob depends on where the substring falls in the 3-byte groups,
 so each text is encoded after 0, 1 and 2 prefix bytes and only the groups made entirely of its own
@@ -186,6 +186,14 @@ class CardPatterns:
         self._add_literals({rot13(n) for n in first_level} - base64_needles, "trigger", "rot13")
         self._add_literals({n[::-1] for n in first_level} - base64_needles, "trigger", "reversed")
         self._add_literals(reversed_forms, "trigger", "reversed")
+        # The base85 family (Ascii85, RFC 1924, Z85): the groups made only of the number's bytes, at
+        # each alignment; an Ascii85 needle as a JSON string carries it too (`\"`, `\\`).
+        from audit.detect.base85 import ALPHABETS, middles
+        for name in ALPHABETS:
+            b85 = {m for text in forms for m in middles(name, text)}
+            if name == "ascii85":
+                b85 |= {m.replace(b"\\", b"\\\\").replace(b'"', b'\\"') for m in b85}
+            self._add_literals(b85 - base64_needles, "trigger", name)
         hexes = {f.hex().encode() for f in forms}
         self._add_literals(hexes | {h.upper() for h in hexes}, "trigger", "hex")
 

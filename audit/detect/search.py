@@ -14,6 +14,9 @@ Candidate regions, found with C-speed byte operations (no per-position regex):
 * `url`:    a run of URL characters holding percent escapes (a form field, a query value);
 * `codes`:  an array of character codes, `[52,48,48,...]`;
 * `utf16`:  ASCII text with a NUL after (or before) every character;
+* `ascii85`: Ascii85 between its delimiters `<~ ... ~>`;
+* `base85`: a run of printable ASCII without spaces, quotes, commas or backslashes (a JSON string
+            value, a form value, a posted token) that looks like base85 text (`audit.detect.base85`);
 * `binary`: a whole decoded layer, or a body, that is not text;
 * `gzip`, `zlib`, `raw`: a compressed stream that starts inside a layer that is not text (a gzip or
             zlib header anywhere; raw deflate or brotli, which have no header, at the start of a
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from functools import lru_cache
@@ -44,6 +48,7 @@ from dataclasses import dataclass, field
 
 import lzstring
 
+from audit.detect import base85
 from audit.detect.decode import MAX_DECOMPRESSED, _inflate, _unbrotli, _zlib_header, looks_compressed
 
 # Decoding layers the search goes down (a chain of at most this many decoders).
@@ -119,6 +124,7 @@ class SearchContext:
     forms: tuple[bytes, ...]
     budget: Budget
     classes: bytes | None = None
+    base85: bool = False   # the captured body itself is searched for base85 runs (`base85.worth_a_search`)
 
 
 REGISTRY: list[Decoder] = []
@@ -294,13 +300,21 @@ def _stream_starts(data: bytes) -> Iterator[Region]:
         pos = data.find(b"\n", start)
 
 
-def candidate_regions(data: bytes, top: bool, classes: bytes | None = None) -> Iterator[Region]:
+def candidate_regions(data: bytes, top: bool, classes: bytes | None = None,
+                      base85_runs: bool = False) -> Iterator[Region]:
     """The regions of one layer a decoder might apply to. `top`: the captured bytes themselves,
     which count as binary only when they are not text; a decoded layer is binary by origin
     (XOR with a key below 0x80 leaves ASCII text ASCII). `classes`: `data.translate(_CLASS)`,
-    if the caller has it already."""
+    if the caller has it already. `base85_runs`: look for runs of base85 text (every decoded
+    layer; a captured body only when `base85.worth_a_search` let it in: the runs cost a regex pass)."""
     yield from _text_runs(data, classes)
     text = is_text(data)
+    if text and data.isascii():
+        for s, e in base85.delimited(data):
+            yield Region("ascii85", s, e, data[s:e])
+        if base85_runs:
+            for s, e in base85.runs(data):
+                yield Region("base85", s, e, data[s:e])
     if text:
         if b"%" in data:
             yield from _url_runs(data)
@@ -644,6 +658,22 @@ def _utf16(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
     yield region.replace(b"\x00", b"")
 
 
+def _base85_decoder(name: str) -> Callable[[bytes, SearchContext], Iterator[bytes]]:
+    def decode(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
+        """Decoded from each place a group may start, where the first bytes read as something."""
+        yield from base85.candidates(name, run)
+    return decode
+
+
+# The base85 family, each alphabet a decoder of its own (its name is the label): a run passes the
+# shape test of an alphabet (`base85.looks_base85`: all its characters, some outside base64 and
+# hex) before anything is decoded, and only its first groups are decoded before the rest.
+for _name in base85.ALPHABETS:
+    register(_name, ("base85",), functools.partial(base85.looks_base85, _name))(_base85_decoder(_name))
+# Ascii85 between `<~` and `~>`: the delimiters are the shape; whitespace inside is ignored.
+register("ascii85", ("ascii85",))(lambda run, ctx: iter([base85.decode("ascii85", run)]))
+
+
 @register("xor", ("binary",))
 def _xor(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
     """Single-byte XOR, every key at once through the neighbour-XOR invariant."""
@@ -698,7 +728,7 @@ def expand(data: bytes, ctx: SearchContext, top: bool) -> Iterator[Layer]:
     if not ctx.budget.spend(len(data), f"layer of {len(data)} bytes"):
         return
     seen: set[bytes] = set()
-    for region in candidate_regions(data, top, ctx.classes if top else None):
+    for region in candidate_regions(data, top, ctx.classes if top else None, ctx.base85 or not top):
         for dec in REGISTRY:
             if region.kind not in dec.kinds or not dec.accepts(region.data):
                 continue

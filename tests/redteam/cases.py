@@ -236,6 +236,8 @@ SKIMMERS: tuple[Case, ...] = (
          (Egress("px.box-split.net", "http", "split"),), (FORM,)),
     Case("digit-shift", "Sucuri / Sansec, digit substitution ciphers", "fetch POST (form)", "substituted",
          (Egress("px.digit-shift.net", "http", "substituted"),), (FORM,)),
+    Case("z85-json", "Sansec / Jscrambler, custom-alphabet encoders; ZeroMQ Z85", "fetch POST (JSON)", "z85",
+         (Egress("t.z85-metrics.net", "http", "z85"),), (FORM,)),
 )
 
 LEGIT: tuple[Case, ...] = (
@@ -278,5 +280,5 @@ COLLECTORS: tuple[str, ...] = (
     "leave-beacon.net", "leave-keepalive.net", "ico-cdn.net", "px.ref-leak.net", "ping-relay.net",
     "bg-sprites.net", "lib-cdnjs.net", "later-beacon.net", "spec-prefetch.net",
     "dl-collect.net", "media-collect.net", "o11.ingest.replay-envelope.net", "upload.gz-forms.net",
-    "px.box-split.net", "px.digit-shift.net",
+    "px.box-split.net", "px.digit-shift.net", "t.z85-metrics.net",
 )
