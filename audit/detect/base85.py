@@ -79,17 +79,25 @@ def looks_base85(name: str, run: bytes) -> bool:
     """Shape test of a run of text before any decoding: every character in the alphabet, at least
     20 of them (16 bytes), some outside the base64 and hex alphabets (about one character in
     four is, in base85 of any data; base64 or hex text, which every base85 alphabet spells too,
-    has none), at least four different ones, and not mostly digits. Ordinary text that passes (a form body is all Z85 characters) is turned away by
-    `plausible` after decoding its first groups only."""
+    has none), at least four different ones, and not mostly digits. Ordinary text that passes (a
+    form body is all Z85 characters) is turned away by `plausible` after decoding its first
+    groups only."""
+    return _shaped(run) and _in_alphabet(name, run)
+
+
+def _shaped(run: bytes) -> bool:
     if len(run) < 20:
         return False
     head = run[:200]
-    outside = head.translate(None, _B64_BYTES)
     # Numbers (`0.8630420851299673,`), dates and ids spell base85 too: few distinct symbols, mostly
     # digits. Base85 of any data uses a dozen symbols in 200 characters and one digit in eight.
-    if len(outside) * 12 < len(head) or len(set(outside)) < min(4, 1 + len(head) // 20) or \
-            len(head.translate(None, b"0123456789")) * 2 < len(head):
+    if len(head.translate(None, b"0123456789")) * 2 < len(head):
         return False
+    outside = head.translate(None, _B64_BYTES)
+    return len(outside) * 12 >= len(head) and len(set(outside)) >= min(4, 1 + len(head) // 20)
+
+
+def _in_alphabet(name: str, run: bytes) -> bool:
     return not run.translate(None, ALPHABETS[name] + (b"z" if name == "ascii85" else b""))
 
 
@@ -156,7 +164,8 @@ ASCII85_RUN = re.compile(rb"[!-uz]{20,}")
 def runs(data: bytes) -> list[tuple[int, int]]:
     """Spans of `RUN` in `data` that pass `looks_base85` for some alphabet, and of `ASCII85_RUN`
     that pass it for Ascii85."""
-    out = [m.span() for m in RUN.finditer(data) if any(looks_base85(name, m.group()) for name in ALPHABETS)]
+    out = [m.span() for m in RUN.finditer(data)
+           if _shaped(m.group()) and any(_in_alphabet(name, m.group()) for name in ALPHABETS)]
     seen = set(out)
     out += [m.span() for m in ASCII85_RUN.finditer(data)
             if m.span() not in seen and looks_base85("ascii85", m.group())]
@@ -183,9 +192,11 @@ def worth_a_search(body: bytes) -> bool:
     """Whether a body with nothing else to search holds base85 text: Ascii85 in its delimiters,
     or (a body without whitespace: a posted token, minified JSON, a form) a run that passes the
     shape test. A body with whitespace in it (a document, pretty-printed JSON) is not looked at."""
-    if b"<~" in body:
+    if len(body) < 20:
+        return False
+    if b"~" in body and b"<~" in body:  # one byte first: memchr, not a substring search
         return True
-    if len(body) < 20 or b" " in body or b"\n" in body:
+    if b" " in body or b"\n" in body:
         return False
     return bool(runs(body))
 

@@ -128,11 +128,17 @@ class SearchContext:
 
 
 REGISTRY: list[Decoder] = []
+# The same decoders by the region kind they look at, in registration order: a region is offered
+# only to its own decoders (the search meets tens of thousands of regions per capture).
+BY_KIND: dict[str, list[Decoder]] = {}
 
 
 def register(name: str, kinds: tuple[str, ...], accepts: Callable[[bytes], bool] = lambda _b: True):
     def wrap(fn: Callable[[bytes, SearchContext], Iterator[bytes]]):
-        REGISTRY.append(Decoder(name, kinds, accepts, fn))
+        decoder = Decoder(name, kinds, accepts, fn)
+        REGISTRY.append(decoder)
+        for kind in kinds:
+            BY_KIND.setdefault(kind, []).append(decoder)
         return fn
     return wrap
 
@@ -305,17 +311,17 @@ def candidate_regions(data: bytes, top: bool, classes: bytes | None = None,
     """The regions of one layer a decoder might apply to. `top`: the captured bytes themselves,
     which count as binary only when they are not text; a decoded layer is binary by origin
     (XOR with a key below 0x80 leaves ASCII text ASCII). `classes`: `data.translate(_CLASS)`,
-    if the caller has it already. `base85_runs`: look for runs of base85 text (every decoded
-    layer; a captured body only when `base85.worth_a_search` let it in: the runs cost a regex pass)."""
+    if the caller has it already. `base85_runs`: look for runs of base85 text, in a layer
+    `base85.worth_a_search` let in (the runs cost regex passes)."""
     yield from _text_runs(data, classes)
     text = is_text(data)
-    if text and data.isascii():
-        for s, e in base85.delimited(data):
-            yield Region("ascii85", s, e, data[s:e])
-        if base85_runs:
+    if text:
+        if b"~" in data and b"<~" in data:  # one byte first: memchr, not a substring search
+            for s, e in base85.delimited(data):
+                yield Region("ascii85", s, e, data[s:e])
+        if base85_runs and data.isascii():
             for s, e in base85.runs(data):
                 yield Region("base85", s, e, data[s:e])
-    if text:
         if b"%" in data:
             yield from _url_runs(data)
         yield from _strings(data)
@@ -728,9 +734,10 @@ def expand(data: bytes, ctx: SearchContext, top: bool) -> Iterator[Layer]:
     if not ctx.budget.spend(len(data), f"layer of {len(data)} bytes"):
         return
     seen: set[bytes] = set()
-    for region in candidate_regions(data, top, ctx.classes if top else None, ctx.base85 or not top):
-        for dec in REGISTRY:
-            if region.kind not in dec.kinds or not dec.accepts(region.data):
+    runs85 = ctx.base85 if top else base85.worth_a_search(data)
+    for region in candidate_regions(data, top, ctx.classes if top else None, runs85):
+        for dec in BY_KIND.get(region.kind, ()):
+            if not dec.accepts(region.data):
                 continue
             for out in dec.decode(region.data, ctx):
                 if (len(out) < MIN_LAYER and not _zlib_header(out)) or out == region.data or out in seen:

@@ -64,15 +64,18 @@ def prefilter(digits: str) -> bytes | None:
     places = [i for i, d in enumerate(digits) if d == star]
     cuts = _boundaries(digits)
 
-    def one(symbol: int) -> bytes:
+    def one(symbol: int, separated: bool) -> bytes:
         out = b""
         for i in range(places[0], places[-1] + 1):
-            if i in cuts and i != places[0]:
-                out += SEPARATORS + b"?"
+            if separated and i in cuts and i != places[0]:
+                out += SEPARATORS
             out += re.escape(bytes([symbol])) if digits[i] == star else SYMBOL
         return out
 
-    return b"(?:" + b"|".join(one(c) for c in _SYMBOLS) + b")"
+    # The token without separators, or with one at every cut (an optional separator at each cut
+    # would cost the scan twice as much, and a token with only some of them is no number).
+    forms = (False, True) if any(places[0] < c <= places[-1] for c in cuts) else (False,)
+    return b"(?:" + b"|".join(one(c, sep) for sep in forms for c in _SYMBOLS) + b")"
 
 
 @lru_cache(maxsize=16)
