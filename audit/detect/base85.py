@@ -22,7 +22,6 @@ _RFC1924 = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&
 _Z85 = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 _ASCII85 = bytes(range(0x21, 0x76))
 ALPHABETS: dict[str, bytes] = {"ascii85": _ASCII85, "base85": _RFC1924, "z85": _Z85}
-_TO_RFC1924 = {name: bytes.maketrans(chars, _RFC1924) for name, chars in ALPHABETS.items()}
 # Character -> digit value (0-84), 0xFF for characters outside the alphabet.
 _VALUES = {name: bytes(chars.index(b) if b in chars else 0xFF for b in range(256))
            for name, chars in ALPHABETS.items()}
