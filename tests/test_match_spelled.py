@@ -206,3 +206,24 @@ def test_a_number_with_a_weak_pattern_gets_no_substitution_check():
     # The default canaries' patterns are specific: a random digit string matches about once in 1e12.
     assert chance(N) < 1e-12 and chance("4242424242424242") < 1e-12
     assert patterns_for(CARD).substituted_id >= 0
+
+
+@pytest.mark.parametrize("number, lookalike", [
+    ("4111111111111111", b'{"limit":1000000000000000}'),            # a round number
+    ("4242424242424242", b'{"pad":"3030303030303030"}'),            # the hex of "00000000"
+    ("5555555555554444", b'{"mask":"000000000000ffff"}'),           # a mask
+    ("4500600000000061", b'{"id":"1200300000000031"}'),             # a long run of zeros
+    ("5105105105105100", b'{"seq":"abcabcabcabcabca"}'),            # a repeating unit
+])
+def test_a_number_whose_pattern_is_common_in_real_traffic_gets_no_substitution_check(number, lookalike):
+    # Few distinct digits, a long run of one digit or a repeating unit: round numbers, masks and
+    # repeated units of ordinary traffic have that pattern, whatever a random digit string does.
+    card = Card(number)
+    assert patterns_for(card).substituted_id == -1
+    assert not [m for m in find_card(lookalike, card) if m.field == "number"]
+
+
+def test_the_default_canaries_pattern_is_checked():
+    from audit.detect.substitution import specific
+    assert specific(N) and specific("2223000048400011")
+    assert not specific("1234123412341234") and not specific("4000000000000002")

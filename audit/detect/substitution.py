@@ -7,6 +7,7 @@ number but its shape: the positions that hold the same digit. For 4000 0566 5566
 number's digits are, under a one-to-one mapping, is the number under a substitution.
 
     chance(digits)           the chance that a random token of digits has the number's pattern
+    specific(digits)         whether the pattern is rare enough in real traffic to be checked
     prefilter(digits)        a hyperscan expression that every such token matches (None: check off)
     substituted_span(...)    the exact check around one prefilter hit
 
@@ -14,9 +15,14 @@ A token is 13-19 ASCII letters or digits standing alone (no letter or digit on e
 the number's printed groups joined by one separator (`5111 1677 6677 6667`). The identity mapping
 is the number itself, reported as `plain` by the direct pattern, never here.
 
-Only a pattern specific enough is checked: a number with many distinct digits and few repeats
-(e.g. 3782 822463 10005) is matched by one random digit string in a few hundred million, and such a
-number would turn ordinary ids into findings. Its check is off (`chance` above MAX_CHANCE).
+Only a pattern specific enough is checked (`specific`). A number with many distinct digits and
+few repeats (e.g. 3782 822463 10005) is matched by one random digit string in a few hundred
+million, and such a number would turn ordinary ids into findings (`chance` above MAX_CHANCE).
+Real traffic is not random either: round numbers (`1000000000000000`), repeated units (`3030...`,
+the hex of "0000"; `abab...`) and masks (`000000000000ffff`) are common, and a number of few
+distinct digits, a long run of one digit or a repeating unit (4111 1111 1111 1111, 4242 4242
+4242 4242, 5555 5555 5555 4444, 4500 6000 0000 0061) has exactly their pattern. Such a number
+gets no check; the default canaries (4000 0566 5566 5556) have a specific one.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from audit.detect.needles import number_groups
 
 # Above this chance of a random digit string having the number's pattern, the check is off.
 MAX_CHANCE = 1e-9
+MIN_DISTINCT = 4   # distinct digits: fewer, and round numbers, masks and repeated units match
+MAX_RUN = 6        # one digit repeated this many times in a row at most
 # What a substituted digit may be written as, and what may join the printed groups.
 SYMBOL = rb"[0-9A-Za-z]"
 SEPARATORS = rb"[ .\-+_]"
@@ -44,6 +52,17 @@ def chance(digits: str) -> float:
     return p * 10.0 ** (len(set(digits)) - len(digits))
 
 
+def specific(digits: str) -> bool:
+    """Whether the number's pattern is rare in real traffic, not only among random digits: see the
+    module's docstring."""
+    if chance(digits) > MAX_CHANCE or len(set(digits)) < MIN_DISTINCT:
+        return False
+    if any(d * (MAX_RUN + 1) in digits for d in set(digits)):
+        return False
+    # A repeating unit (`1234 1234 1234 1234`): the pattern of `abcdabcd...`.
+    return not any(digits[p:] == digits[:-p] for p in range(1, len(digits) // 2 + 1))
+
+
 def _boundaries(digits: str) -> set[int]:
     """Positions where a printed group starts (the first group excluded)."""
     out, pos = set(), 0
@@ -58,7 +77,7 @@ def prefilter(digits: str) -> bytes | None:
     the same symbol at each of its places (one alternative per symbol), and any symbol between.
     Hyperscan has no back-references; one enumerated symbol is enough to make hits rare (a random
     token matches about once in 10 ** (repeats - 1)), and `substituted_span` checks the rest."""
-    if chance(digits) > MAX_CHANCE:
+    if not specific(digits):
         return None
     star = max(sorted(set(digits)), key=digits.count)
     places = [i for i, d in enumerate(digits) if d == star]
