@@ -234,9 +234,9 @@ SKIMMERS: tuple[Case, ...] = (
          "gzip", (Egress("upload.gz-forms.net", "http", "gzip"),), (FORM,)),
     Case("split-fields-one-request", "Akamai, split sends", "image GET (four fields)", "split",
          (Egress("px.box-split.net", "http", "split"),), (FORM,)),
-    Case("digit-shift", "Sucuri / Sansec, digit substitution ciphers", "fetch POST (form)", "substituted",
+    Case("digit-shift", "constructed, a digit substitution (Caesar shift)", "fetch POST (form)", "substituted",
          (Egress("px.digit-shift.net", "http", "substituted"),), (FORM,)),
-    Case("z85-json", "Sansec / Jscrambler, custom-alphabet encoders; ZeroMQ Z85", "fetch POST (JSON)", "z85",
+    Case("z85-json", "constructed, base85 for base64; ZeroMQ 32/Z85", "fetch POST (JSON)", "z85",
          (Egress("t.z85-metrics.net", "http", "z85"),), (FORM,)),
 )
 
