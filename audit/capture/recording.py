@@ -34,8 +34,8 @@ ANSWER_DIALOGS_JS = r"""
 })();
 """
 SETTLE_BOUND_FACTOR = 5     # the settle period ends at last after this many times its length...
-HIDE_TIMEOUT_S = 5.0        # telling every frame it is hidden, all at once
 SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never goes quiet cannot hang a run
+HIDE_TIMEOUT_S = 5.0        # telling every frame it is hidden, all at once
 
 
 class Recording:
