@@ -16,7 +16,8 @@ import base64
 import re
 import struct
 
-from audit.detect.decode import WINDOW, Decoded, Span, _run
+from audit.detect.decode import (PRINTABLE, REGION_DECODERS, WINDOW, Decoded, Span, _run, _zlib_header,
+                                 one_top_bit)
 
 _RFC1924 = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
 _Z85 = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
@@ -100,23 +101,17 @@ def _in_alphabet(name: str, run: bytes) -> bool:
     return not run.translate(None, ALPHABETS[name] + (b"z" if name == "ascii85" else b""))
 
 
-_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n"
-_HIGH = bytes(range(0x80, 0x100))
-
-
 def plausible(head: bytes) -> bool:
     """The first decoded bytes read as something: mostly printable (text, UTF-8), a gzip or zlib
     header, or one value of the top bit in nearly every byte (text XORed with one key). Random
     bytes, what ordinary text decodes to, are none of these."""
-    from audit.detect.decode import _zlib_header
     if not head:
         return False
     if head[:2] == b"\x1f\x8b" or _zlib_header(head):
         return True
-    if len(head.translate(None, _PRINTABLE)) <= len(head) // 7:
+    if len(head.translate(None, PRINTABLE)) <= len(head) // 7:
         return True
-    high = len(head) - len(head.translate(None, _HIGH))
-    return high <= len(head) // 10 or high >= len(head) - len(head) // 10
+    return one_top_bit(head)
 
 
 _JSON_ESCAPED = re.compile(rb'\\(["\\/])')
@@ -214,7 +209,6 @@ def candidates(name: str, run: bytes) -> list[bytes]:
 
 
 def _register_region_decoders() -> None:
-    from audit.detect.decode import REGION_DECODERS
     for name in ALPHABETS:
         REGION_DECODERS.setdefault(name, region(name))
 

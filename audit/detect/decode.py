@@ -28,6 +28,16 @@ ESCAPE_WINDOW = 1024
 
 Span = tuple[int, int]
 
+PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n"
+HIGH = bytes(range(0x80, 0x100))
+
+
+def one_top_bit(data: bytes) -> bool:
+    """Nearly every byte (all but a tenth) has the same top bit: text, or text XORed with one key
+    (printable ASCII has it clear); random and compressed bytes have it set about half the time."""
+    high = len(data) - len(data.translate(None, HIGH))
+    return not len(data) // 10 < high < len(data) - len(data) // 10
+
 
 @dataclass(frozen=True)
 class Decoded:

@@ -49,7 +49,9 @@ from dataclasses import dataclass, field
 import lzstring
 
 from audit.detect import base85
-from audit.detect.decode import MAX_DECOMPRESSED, _inflate, _unbrotli, _zlib_header, looks_compressed
+from audit.detect.decode import HIGH as _HIGH
+from audit.detect.decode import PRINTABLE as _PRINTABLE
+from audit.detect.decode import MAX_DECOMPRESSED, _inflate, _unbrotli, _zlib_header, looks_compressed, one_top_bit
 
 # Decoding layers the search goes down (a chain of at most this many decoders).
 MAX_LAYERS = 4
@@ -149,9 +151,7 @@ _HEX_CHARS = b"0123456789abcdefABCDEF"
 # Every byte to b"a" (alphabet) or b" " (anything else), so runs are found with bytes.find.
 _CLASS = bytes(0x61 if b in _B64_CHARS else 0x20 for b in range(256))
 _RUN_SEED = b"a" * MIN_RUN
-_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n"
 _CONTROL = bytes(b for b in range(0x80) if b not in _PRINTABLE)
-_HIGH = bytes(range(0x80, 0x100))
 _CODES = re.compile(rb"\[\s*\d{2,5}(?:\s*,\s*\d{2,5}){11,}\s*\]")
 # UTF-16 text: printable ASCII to b"p", NUL to b"0", the rest to b" "; then seeds are found by find.
 _U16_CLASS = bytes(0x70 if 0x20 <= b < 0x7F else 0x30 if b == 0 else 0x20 for b in range(256))
@@ -687,9 +687,7 @@ def _xor(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
         return
     # Text XORed with one key keeps one value of the top bit in nearly every byte (printable ASCII
     # has it clear); random and compressed bytes have it set about half the time.
-    head = region[:4096]
-    high = len(head) - len(head.translate(None, _HIGH))
-    if len(head) // 10 < high < len(head) - len(head) // 10:
+    if not one_top_bit(region[:4096]):
         return
     big = int.from_bytes(region, "big")
     neighbours = (big ^ (big >> 8)).to_bytes(len(region), "big")
