@@ -137,8 +137,11 @@ def test_hostile_pages_end_with_their_verdicts_and_nothing_left(lab, tmp_path, m
 def test_a_console_flood_holds_back_neither_the_flow_nor_the_browsers_own_lines(lab, tmp_path, marker):
     """100,000 console lines a second from the start, then a card-carrying fetch the page's CSP
     refuses. Before the console events were let go past the first 5,000 lines, the start page
-    never finished loading within the 150 s deadline (inconclusive); now the flow completes and
-    the browser's line about the refused fetch, written after the flood began, is a finding."""
+    never finished loading within the 150 s deadline (inconclusive). With the events let go but
+    the page still writing, the flow completed but moving the clock had no answer and the capture
+    was cut at the deadline. With the page's console made to do nothing past 5,000 lines, the
+    capture is complete, and the browser's line about the refused fetch, written after the flood
+    began, is a finding."""
     path = scenario(tmp_path, "hostile-console-flood", lab.host_map())
     proc = start([path, "--out", tmp_path / "out"], tmp_path)
     _out, err = proc.communicate(timeout=400)
@@ -146,7 +149,10 @@ def test_a_console_flood_holds_back_neither_the_flow_nor_the_browsers_own_lines(
     assert "Traceback" not in err and "internal error" not in err, err[-3000:]
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["flow"]["completed"], (result["errors"], result["flow"]["steps"])
+    assert result["capture"]["complete"], (result["capture"], result["errors"])
     assert proc.returncode == 1, (result["verdict"], result["errors"])
+    assert any("console methods were made to do nothing" in n and "every document loaded after" in n
+               for n in result["notes"]), result["notes"]
     refused = [f for f in result["findings"] if f["rule"] == "card-data-egress" and f["host"] == "cdn-csp-skim.com"]
     assert refused and refused[0]["blocked"] is True, [f["message"] for f in result["findings"]]
     assert any("cdn-csp-skim.com" in c["text"] and "Content Security Policy" in c["text"] for c in result["console"])
