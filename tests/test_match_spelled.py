@@ -36,6 +36,7 @@ N = CARD.number
     (",".join(f"0x{ord(c):x}" for c in N), "char-codes"),
     ('"' + "".join(f"\\x{ord(c):02x}" for c in N) + '"', "js-escapes"),
     ("".join(f"\\u{{{ord(c):x}}}" for c in N), "js-escapes"),
+    (json.dumps({"e": "".join(f"\\x{ord(c):02x}" for c in N)}), "js-escapes"),  # the escapes as JSON text
     (json.dumps({"n": "".join(chr(0xFF10 + int(c)) for c in N)}, ensure_ascii=False), "fullwidth"),
     ("\u200b".join(N), "zero-width"),
     ("\u2060".join(N), "zero-width"),
@@ -91,6 +92,13 @@ def test_the_number_as_a_base_36_integer_is_found():
     b"<td>4000</td><td>0566</td><td>5566</td><td>5556</td>",
     b"4000_0566_5566_5556", "4000\u00a00566\u00a05566\u00a05556".encode(), b"4000|0566|5566|5556",
     json.dumps({"v": "4000\n0566\n5566\n5556"}).encode(),                   # a JSON \n between pieces
+    # Cut elsewhere: uneven pieces, thirds, a digit per element or between letters.
+    json.dumps({"a": "40000", "b": "566556", "c": "65556"}).encode(),
+    json.dumps({"x": "4000056", "y": "655665556"}).encode(),
+    json.dumps({"d": [N[:5], N[5:10], N[10:]]}).encode(),
+    json.dumps(list(N)).replace(", ", ",").replace('"', "'").encode(),
+    "".join(d + "x" for d in N).encode(),
+    b"<span>400</span><span>00566</span><span>5566555</span><span>6</span>",
 ])
 def test_number_in_pieces_of_one_payload_is_found(data):
     assert ("number", "split") in {(m.field, m.encoding) for m in find_card(data, CARD)}
@@ -117,6 +125,12 @@ def test_number_in_pieces_inside_base64_names_the_chain():
     b"a=14000&b=0566&c=5566&d=5556",                         # the first piece is part of a longer number
     b"a=4000&b=05660&c=5566&d=5556",                         # a piece with a digit more
     json.dumps({"a": "4000", "pad": "x" * 200, "b": "0566", "c": "5566", "d": "5556"}).encode(),  # too far apart
+    # Uneven cuts: the same rules.
+    json.dumps({"a": "40000", "b": "566", "n": 7, "c": "55665556"}).encode(),  # another number between
+    json.dumps({"a": "14000", "b": "05665", "c": "5665556"}).encode(),         # the first piece is longer
+    json.dumps({"a": "40000", "b": "566556", "c": "655560"}).encode(),         # a digit more
+    json.dumps({"a": "40000", "pad": "x" * 70, "b": "566556", "c": "65556"}).encode(),  # too far apart
+    json.dumps({"b": "566556", "a": "40000", "c": "65556"}).encode(),          # out of order
 ])
 def test_pieces_that_do_not_spell_the_number_stay_clean(data):
     assert not [m for m in find_card(data, CARD) if m.field == "number"]

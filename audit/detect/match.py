@@ -17,8 +17,10 @@ JSON string, lz-string) are found by the decoding search (`audit.detect.search`)
 layers where the needles found no number, within a work budget per body: `scan_batch` says which
 bodies it could not search to the end.
 
-A number cut into its printed groups or its halves inside one payload (a form of four boxes,
-`cc1=4000&cc2=0566&...`; two JSON fields; an array of groups) is found by `split_spans`.
+A number cut into pieces inside one payload is found by `split_spans`: into its printed groups or
+its halves (a form of four boxes, `cc1=4000&cc2=0566&...`; two JSON fields; an array of groups),
+and anywhere else when no digit stands between the pieces (uneven JSON fields, a digit per
+element).
 
 Encoding labels name the layers from the outside in, joined by ">": "url>base64>base64". At the
 top level a number that needed no decoding is "plain", "separated" (digit groups with spaces,
@@ -295,7 +297,23 @@ def split_spans(data: bytes, digits: str) -> list[tuple[int, int]]:
     `cc1=4000&cc2=0566&cc3=5566&cc4=5556`, `{"a":"40000566","b":"55665556"}`, `[4000,0566,...]`.
     Only other numbers' digits may not stand between the pieces, so the groups out of order, a BIN
     and last four, or a masked number never match."""
-    return [m.span() for m in _split_regex(digits).finditer(data)]
+    spans = [m.span() for m in _split_regex(digits).finditer(data)]
+    if not spans and digits.encode() in data.translate(None, _NOT_DIGIT):
+        # Cut anywhere else (`{"a":"40000","b":"566556","c":"65556"}`, a digit per field): the
+        # payload's digits, read in order, hold the number; the pieces are then each a whole
+        # number of their own, with no other digit and at most SPLIT_GAP bytes between two.
+        spans = [m.span() for m in _any_cut_regex(digits).finditer(data) if not m.group().isdigit()]
+    return spans
+
+
+_NOT_DIGIT = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
+
+
+@lru_cache(maxsize=16)
+def _any_cut_regex(digits: str) -> re.Pattern[bytes]:
+    """The number with a gap of SPLIT_GAP non-digits at most, or none, between any two digits."""
+    gap = rb"(?:[^0-9]{1,%d})?" % SPLIT_GAP
+    return re.compile(rb"(?<![0-9])" + gap.join(d.encode() for d in digits) + _ALONE_AFTER)
 
 
 def _confirm(data: bytes, rx: re.Pattern[bytes] | None, end: int, max_len: int) -> tuple[int, int] | None:

@@ -217,6 +217,7 @@ class CardPatterns:
             "".join(f"&#{ord(d)};" for d in digits).encode(): "html-entities",
             "".join(f"&#x{ord(d):x};" for d in digits).encode(): "html-entities",
             "".join(f"\\x{ord(d):x}" for d in digits).encode(): "js-escapes",
+            "".join(f"\\\\x{ord(d):x}" for d in digits).encode(): "js-escapes",  # inside a JSON string
             "".join(f"\\u{{{ord(d):x}}}" for d in digits).encode(): "js-escapes",
             # Full-width digits (U+FF10...), which read as the number to a person and to NFKC.
             "".join(chr(0xFF10 + int(d)) for d in digits).encode(): "fullwidth",
