@@ -238,6 +238,8 @@ SKIMMERS: tuple[Case, ...] = (
          (Egress("px.digit-shift.net", "http", "substituted"),), (FORM,)),
     Case("z85-json", "constructed, base85 for base64; ZeroMQ 32/Z85", "fetch POST (JSON)", "z85",
          (Egress("t.z85-metrics.net", "http", "z85"),), (FORM,)),
+    Case("uneven-cut-json", "constructed, the number cut at uneven places", "fetch POST (JSON)", "split",
+         (Egress("ev.uneven-parts.net", "http", "split"),), (FORM,)),
 )
 
 LEGIT: tuple[Case, ...] = (
@@ -280,5 +282,5 @@ COLLECTORS: tuple[str, ...] = (
     "leave-beacon.net", "leave-keepalive.net", "ico-cdn.net", "px.ref-leak.net", "ping-relay.net",
     "bg-sprites.net", "lib-cdnjs.net", "later-beacon.net", "spec-prefetch.net",
     "dl-collect.net", "media-collect.net", "o11.ingest.replay-envelope.net", "upload.gz-forms.net",
-    "px.box-split.net", "px.digit-shift.net", "t.z85-metrics.net",
+    "px.box-split.net", "px.digit-shift.net", "t.z85-metrics.net", "ev.uneven-parts.net",
 )
