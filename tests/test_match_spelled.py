@@ -34,6 +34,8 @@ N = CARD.number
     ("|".join(str(ord(c)) for c in N), "char-codes"),
     ("x " + " ".join(str(ord(c)) for c in N), "char-codes"),
     (",".join(f"0x{ord(c):x}" for c in N), "char-codes"),
+    ("h=" + " ".join(f"{ord(c):x}" for c in N), "char-codes"),       # charCodeAt(i).toString(16)
+    (":".join(f"{ord(c):X}" for c in N), "char-codes"),
     ('"' + "".join(f"\\x{ord(c):02x}" for c in N) + '"', "js-escapes"),
     ("".join(f"\\u{{{ord(c):x}}}" for c in N), "js-escapes"),
     (json.dumps({"e": "".join(f"\\x{ord(c):02x}" for c in N)}), "js-escapes"),  # the escapes as JSON text

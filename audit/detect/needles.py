@@ -226,6 +226,7 @@ class CardPatterns:
         for sep in (",", ", ", " ", "-", ";", "|", ".", ":", "_", "/", "+", "*", "~"):
             spelled.setdefault(sep.join(str(ord(d)) for d in digits).encode(), "char-codes")
             spelled.setdefault(sep.join(f"0x{ord(d):x}" for d in digits).encode(), "char-codes")
+            spelled.setdefault(sep.join(f"{ord(d):x}" for d in digits).encode(), "char-codes")  # toString(16)
         # Invisible characters between the digits: zero-width space, non-joiner, joiner, word joiner,
         # soft hyphen, byte-order mark (what a person sees is the number).
         for mark in ("\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\ufeff"):

@@ -27,9 +27,10 @@ A stream at the start of a layer needs no region: the matcher inflates every lay
 compressed (`audit.detect.decode.decompress`), so a decoder whose output is compressed bytes leads
 straight to it ("json>deflate": a latin-1 string holding a zlib stream).
 
-Single-byte XOR is tried on binary regions only, and for all 255 keys at once: XOR with one key
-keeps the XOR of neighbouring bytes, so the neighbour-XOR of the region is searched for that of the
-number's forms; a key is accepted only when decoding with it shows the number whole.
+XOR is tried on binary regions only: a key of one byte (all 255 at once) or a repeated key of up to
+seven bytes. A key repeated every `L` bytes keeps the XOR of bytes `L` apart, so that XOR of the
+region is searched for the same XOR of the number's forms; a key is read off where it is found
+and accepted only when decoding with it shows the number whole.
 
 Every body gets a work budget (bytes produced by decoders); when it runs out the search stops and
 the body is reported as not fully searched, never silently passed.
@@ -682,29 +683,55 @@ register("ascii85", ("ascii85",))(lambda run, ctx: iter([base85.decode("ascii85"
 
 @register("xor", ("binary",))
 def _xor(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
-    """Single-byte XOR, every key at once through the neighbour-XOR invariant."""
+    """XOR with a key of one byte (every key at once) or a repeated key of up to MAX_XOR_KEY bytes,
+    through the invariant such a key leaves: bytes `L` apart XOR to what the plain text's do, so
+    the number's own pattern of differences is searched for, and the key is read off where it is.
+    A longer key is tried only on bytes that are not text already, and kept only without a zero
+    byte. Keys stop at seven bytes: a key of eight reads the number's four-digit groups, swapped
+    and then XORed with another eight-byte key, as the number itself (the two orders differ by a
+    pattern that repeats every eight bytes), a false finding on a near miss."""
     if len(region) < 12:
         return
-    # Text XORed with one key keeps one value of the top bit in nearly every byte (printable ASCII
-    # has it clear); random and compressed bytes have it set about half the time.
-    if not one_top_bit(region[:4096]):
-        return
-    big = int.from_bytes(region, "big")
-    neighbours = (big ^ (big >> 8)).to_bytes(len(region), "big")
-    tried: set[int] = set()
-    for form, pattern in _neighbour_patterns(ctx.forms):
-        pos = neighbours.find(pattern, 1)
-        while pos > 0:
-            key = region[pos - 1] ^ form[0]
-            if key and key not in tried:
-                tried.add(key)
-                yield region.translate(_XOR_TABLES[key])
-            pos = neighbours.find(pattern, pos + 1)
+    head = region[:4096]
+    longer = len(region) >= 24 and not is_text(head)
+    big = 0
+    tried: set[bytes] = set()
+    for size in range(1, MAX_XOR_KEY + 1 if longer else 2):
+        # Text XORed with a key keeps one value of the top bit in nearly every byte at each place of
+        # the key (printable ASCII has it clear); random and compressed bytes have it set about half
+        # the time.
+        if not all(one_top_bit(head[r::size]) for r in range(size)):
+            continue
+        big = big or int.from_bytes(region, "big")
+        apart = (big ^ (big >> (8 * size))).to_bytes(len(region), "big")
+        for form, pattern in _apart_patterns(ctx.forms, size):
+            pos = apart.find(pattern, size)
+            while pos > 0:
+                start = pos - size   # where the form begins in the region
+                key = bytes(region[start + j] ^ form[j] for j in range(size))
+                turn = start % size  # the key as it runs from the region's first byte
+                key = key[size - turn:] + key[:size - turn] if turn else key
+                if key not in tried and (any(key) if size == 1 else all(key) and len(set(key)) > 1):
+                    tried.add(key)
+                    yield _xor_with(region, key)
+                pos = apart.find(pattern, pos + 1)
 
 
-@lru_cache(maxsize=16)
-def _neighbour_patterns(forms: tuple[bytes, ...]) -> tuple[tuple[bytes, bytes], ...]:
-    return tuple((f, bytes(a ^ b for a, b in zip(f, f[1:]))) for f in forms)
+MAX_XOR_KEY = 7   # bytes of a repeated XOR key (see `_xor`)
+
+
+def _xor_with(region: bytes, key: bytes) -> bytes:
+    if len(key) == 1:
+        return region.translate(_XOR_TABLES[key[0]])
+    stream = (key * (len(region) // len(key) + 1))[:len(region)]
+    return (int.from_bytes(region, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(region), "big")
+
+
+@lru_cache(maxsize=64)
+def _apart_patterns(forms: tuple[bytes, ...], size: int) -> tuple[tuple[bytes, bytes], ...]:
+    """Each form with the XOR of its bytes `size` apart (at least 8 of them: a shorter pattern
+    would turn up in random bytes)."""
+    return tuple((f, bytes(a ^ b for a, b in zip(f, f[size:]))) for f in forms if len(f) - size >= 8)
 
 
 _XOR_TABLES = [bytes(b ^ k for b in range(256)) for k in range(256)]
