@@ -240,6 +240,8 @@ SKIMMERS: tuple[Case, ...] = (
          (Egress("t.z85-metrics.net", "http", "z85"),), (FORM,)),
     Case("uneven-cut-json", "constructed, the number cut at uneven places", "fetch POST (JSON)", "split",
          (Egress("ev.uneven-parts.net", "http", "split"),), (FORM,)),
+    Case("xor-key-base64", "constructed, a repeated-key XOR", "fetch POST (form)", "base64>xor",
+         (Egress("cdn.xor-assets.net", "http", "base64>xor"),), (FORM,)),
 )
 
 LEGIT: tuple[Case, ...] = (
@@ -283,4 +285,5 @@ COLLECTORS: tuple[str, ...] = (
     "bg-sprites.net", "lib-cdnjs.net", "later-beacon.net", "spec-prefetch.net",
     "dl-collect.net", "media-collect.net", "o11.ingest.replay-envelope.net", "upload.gz-forms.net",
     "px.box-split.net", "px.digit-shift.net", "t.z85-metrics.net", "ev.uneven-parts.net",
+    "cdn.xor-assets.net",
 )
