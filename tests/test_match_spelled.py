@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 
 import pytest
 
@@ -243,3 +244,21 @@ def test_the_default_canaries_pattern_is_checked():
     from audit.detect.substitution import specific
     assert specific(N) and specific("2223000048400011")
     assert not specific("1234123412341234") and not specific("4000000000000002")
+
+
+# -- the number as a binary integer or double -------------------------------------------------
+@pytest.mark.parametrize("raw,label", [
+    (int(N).to_bytes(8, "big"), "int64"), (int(N).to_bytes(8, "little"), "int64"),
+    (struct.pack("<d", float(N)), "float64"), (struct.pack(">d", float(N)), "float64"),
+])
+def test_the_number_as_binary_bytes_is_found(raw, label):
+    # What `DataView.setBigUint64` / `setFloat64` or a typed array writes, amid other binary fields.
+    blob = struct.pack("<I", 7) + b"\x01\x02sess" + raw + struct.pack("<HH", 12, 34) + bytes(range(200, 220))
+    assert ("number", label) in {(m.field, m.encoding) for m in find_card(blob, CARD)}
+    assert ("number", f"base64>{label}") in {(m.field, m.encoding) for m in find_card(base64.b64encode(blob), CARD)}
+
+
+def test_other_numbers_as_binary_bytes_stay_clean():
+    for other in (int(N) + 1, int(N) - 10, 4000056655665557, 5556566500004000):
+        blob = b"\x00\x01" + other.to_bytes(8, "big") + other.to_bytes(8, "little") + struct.pack("<d", float(other))
+        assert not [m for m in find_card(blob, CARD) if m.field == "number"], other

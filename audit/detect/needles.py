@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import struct
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -237,6 +238,13 @@ class CardPatterns:
             text = _radix(value, radix)
             for form in {text, text.upper()}:
                 spelled.setdefault(form.encode(), f"radix{radix}")
+        # The number as a binary integer or double, either byte order (`DataView.setBigUint64`,
+        # `setFloat64`, a typed array, protobuf's fixed64), in a binary body or a decoded layer.
+        spelled[value.to_bytes(8, "big")] = "int64"
+        spelled[value.to_bytes(8, "little")] = "int64"
+        if value < 2 ** 53:  # a JavaScript number holds it exactly
+            spelled[struct.pack(">d", float(value))] = "float64"
+            spelled[struct.pack("<d", float(value))] = "float64"
         for needle, label in sorted(spelled.items()):
             self._add(_lit(needle), PatternInfo("digest", "number", label, length=len(needle),
                                                 literal=needle))
