@@ -27,6 +27,7 @@ N = CARD.number
     (json.dumps({"k": list(N)}).encode(), "char-array"),
     (json.dumps(list(N), separators=(",", ":")).encode(), "char-array"),
     (json.dumps([int(d) for d in N]).encode(), "char-array"),
+    (json.dumps({"c": dict(enumerate(N))}, separators=(",", ":")).encode(), "char-array"),  # {...number}
     (("<i>" + "".join(f"&#{ord(d)};" for d in N) + "</i>").encode(), "html-entities"),
     ("".join(f"&#x{ord(d):x};" for d in N).encode(), "html-entities"),
     # `charCodeAt` joined by whatever the page chose, decimal or hex

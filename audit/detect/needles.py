@@ -215,6 +215,9 @@ class CardPatterns:
             ", ".join(f'"{d}"' for d in digits).encode(): "char-array",
             ",".join(digits).encode(): "char-array",
             ", ".join(digits).encode(): "char-array",
+            # The characters as an object's values (`JSON.stringify({...number})`).
+            ",".join(f'"{i}":"{d}"' for i, d in enumerate(digits)).encode(): "char-array",
+            ", ".join(f'"{i}": "{d}"' for i, d in enumerate(digits)).encode(): "char-array",
             "".join(f"&#{ord(d)};" for d in digits).encode(): "html-entities",
             "".join(f"&#x{ord(d):x};" for d in digits).encode(): "html-entities",
             "".join(f"\\x{ord(d):x}" for d in digits).encode(): "js-escapes",
