@@ -103,6 +103,10 @@ def test_the_number_as_a_base_36_integer_is_found():
     json.dumps(list(N)).replace(", ", ",").replace('"', "'").encode(),
     "".join(d + "x" for d in N).encode(),
     b"<span>400</span><span>00566</span><span>5566555</span><span>6</span>",
+    # ...and under numbered keys.
+    b"p1=40000&p2=566556&p3=65556",
+    json.dumps({"c1": "4000056", "c2": "655665556"}).encode(),
+    b"x=1&card[0]=40&card[1]=00056655&card[2]=665556",
 ])
 def test_number_in_pieces_of_one_payload_is_found(data):
     assert ("number", "split") in {(m.field, m.encoding) for m in find_card(data, CARD)}
@@ -135,9 +139,23 @@ def test_number_in_pieces_inside_base64_names_the_chain():
     json.dumps({"a": "40000", "b": "566556", "c": "655560"}).encode(),         # a digit more
     json.dumps({"a": "40000", "pad": "x" * 70, "b": "566556", "c": "65556"}).encode(),  # too far apart
     json.dumps({"b": "566556", "a": "40000", "c": "65556"}).encode(),          # out of order
+    b"p1=40000&p2=566556&q=7&p3=65556",                      # a value, not a key, between pieces
+    b"p1=40000&p2=566556&p3=65557",                          # the last piece differs
+    b"p1=40000&p22222=566556&p3=65556",                      # a key's digits are at most three
 ])
 def test_pieces_that_do_not_spell_the_number_stay_clean(data):
     assert not [m for m in find_card(data, CARD) if m.field == "number"]
+
+
+def test_hex_and_mixed_ids_never_read_as_the_number_in_pieces():
+    # Letters and digits alternate in hex ids: the pieces' rules (a key's digits only before
+    # `=`, `"`, `:` or `]`) keep their digits from spelling the number.
+    import random
+    rng = random.Random(11)
+    for _ in range(2000):
+        body = json.dumps({"ids": [rng.randbytes(16).hex() for _ in range(20)],
+                           "k": "".join(rng.choice("0123456789abcdefxyz_=:[]\"") for _ in range(400))}).encode()
+        assert not [m for m in find_card(body, CARD) if m.field == "number" and m.encoding == "split"]
 
 
 # -- the number under a substitution of its digits ---------------------------------------------

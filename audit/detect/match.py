@@ -19,8 +19,9 @@ bodies it could not search to the end.
 
 A number cut into pieces inside one payload is found by `split_spans`: into its printed groups or
 its halves (a form of four boxes, `cc1=4000&cc2=0566&...`; two JSON fields; an array of groups),
-and anywhere else when no digit stands between the pieces (uneven JSON fields, a digit per
-element).
+and anywhere else (uneven JSON fields, `p1=40000&p2=566556&p3=65556`, a digit per element).
+`cut_flags` tells, in one hyperscan pass over the captured bodies' digits, which may hold such
+pieces.
 
 Encoding labels name the layers from the outside in, joined by ">": "url>base64>base64". At the
 top level a number that needed no decoding is "plain", "separated" (digit groups with spaces,
@@ -33,17 +34,19 @@ Inside a decoded layer those plain forms add nothing, so base64 of "4000 0566 ..
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
+from typing import Any
 
 from audit.evidence import Card
 from audit.detect import base85
 from audit.detect.context import container_label, context_patterns, near_number
 from audit.detect.decode import MAX_DECOMPRESSED, REGION_DECODERS, base64_in_url, decompress, looks_compressed
-from audit.detect.needles import CardPatterns, card_digits, number_groups, patterns_for
+from audit.detect.needles import CardPatterns, card_digits, hyperscan, number_groups, patterns_for
 from audit.detect.substitution import substituted_span
 from audit.detect.search import (MAX_LAYERS, Budget, SearchContext, candidate_regions, char_classes, expand,
                                  has_run)
@@ -131,6 +134,7 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
                 del hits_by_item[i]
     results: list[Scan] = []
     forms = tuple(pats.forms) + tuple(f[::-1] for f in pats.forms)
+    cuts = cut_flags(bufs, pats.digits)
     for i, buf in enumerate(bufs):
         hits = hits_by_item.get(i)
         classes = None
@@ -140,18 +144,18 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
             # character classes, mapped here, serve the search's text runs too.
             classes = char_classes(buf)
             if buf.isascii() and b"\x00" not in buf:
-                if not has_run(classes) and not split_spans(buf, pats.digits):
+                if not has_run(classes) and not split_spans(buf, pats.digits, cuts[i]):
                     if not base85.worth_a_search(buf):
                         results.append(Scan([]))
                         continue
                     b85 = True
             elif not looks_compressed(buf) and next(candidate_regions(buf, True, classes), None) is None \
-                    and not split_spans(buf, pats.digits):
+                    and not split_spans(buf, pats.digits, cuts[i]):
                 results.append(Scan([]))
                 continue
         budget = Budget.for_body(len(buf))
         try:
-            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget, classes, b85))
+            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget, classes, b85, cuts[i]))
         except RecursionError:  # pathological nesting: nothing sound to report for this body
             found = []
             budget.note("nesting too deep to decode")
@@ -219,7 +223,8 @@ def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
         elif depth < MAX_DEPTH:
             found.extend(_decode_trigger(data, card, pats, depth, info.layer, end, info.length, done, ctx))
     if not numbers and not found:
-        numbers = [_Hit("number", "split", s, e) for s, e in split_spans(data, pats.digits)]
+        cut = ctx.cut if depth == 0 and ctx is not None else None
+        numbers = [_Hit("number", "split", s, e) for s, e in split_spans(data, pats.digits, cut)]
     found.extend(numbers)
     for num in numbers:
         for field, s, e in near_number(data, num.start, num.end, card):
@@ -292,28 +297,79 @@ def _split_regex(digits: str) -> re.Pattern[bytes]:
     return re.compile(b"|".join(alternatives))
 
 
-def split_spans(data: bytes, digits: str) -> list[tuple[int, int]]:
-    """Spans where the number stands in pieces (its printed groups, or its halves) in one payload:
-    `cc1=4000&cc2=0566&cc3=5566&cc4=5556`, `{"a":"40000566","b":"55665556"}`, `[4000,0566,...]`.
-    Only other numbers' digits may not stand between the pieces, so the groups out of order, a BIN
-    and last four, or a masked number never match."""
-    spans = [m.span() for m in _split_regex(digits).finditer(data)]
-    if not spans and digits.encode() in data.translate(None, _NOT_DIGIT):
-        # Cut anywhere else (`{"a":"40000","b":"566556","c":"65556"}`, a digit per field): the
-        # payload's digits, read in order, hold the number; the pieces are then each a whole
-        # number of their own, with no other digit and at most SPLIT_GAP bytes between two.
-        spans = [m.span() for m in _any_cut_regex(digits).finditer(data) if not m.group().isdigit()]
-    return spans
+def split_spans(data: bytes, digits: str, cut: bool | None = None) -> list[tuple[int, int]]:
+    """Spans where the number stands in pieces in one payload: its printed groups or halves
+    (`cc1=4000&cc2=0566&cc3=5566&cc4=5556`, `{"a":"40000566","b":"55665556"}`, `[4000,0566,...]`)
+    or any other cut (`{"a":"40000","b":"566556","c":"65556"}`, a digit per field). Only a key's
+    digits may stand between the pieces, so the groups out of order, a BIN and last four, or a
+    masked number never match. `cut`: `cut_flags`' answer for a captured body, None for a layer
+    it did not look at (the groups and halves under numbered keys, and any cut with no digit
+    between the pieces, are then looked for here)."""
+    if cut is None:
+        spans = [m.span() for m in _split_regex(digits).finditer(data)]
+        if spans:
+            return spans
+        cut = digits.encode() in data.translate(None, _NOT_DIGIT)
+    if not cut:
+        return []
+    return [m.span() for m in _any_cut_regex(digits).finditer(data) if not m.group().isdigit()]
 
 
 _NOT_DIGIT = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
+# Digits of a key between two pieces (`p2=`, `"c3":`, `card[2]=`): after a letter, before the key's end.
+_KEY_DIGITS = rb"(?<=[A-Za-z_\[])[0-9]{1,3}(?=[\]\"'=:])"
 
 
 @lru_cache(maxsize=16)
 def _any_cut_regex(digits: str) -> re.Pattern[bytes]:
-    """The number with a gap of SPLIT_GAP non-digits at most, or none, between any two digits."""
-    gap = rb"(?:[^0-9]{1,%d})?" % SPLIT_GAP
+    """The number with a gap of at most SPLIT_GAP non-digits or key digits, or none, between any
+    two of its digits."""
+    gap = rb"(?:(?:[^0-9]|%s){1,%d}?)?" % (_KEY_DIGITS, SPLIT_GAP)
     return re.compile(rb"(?<![0-9])" + gap.join(d.encode() for d in digits) + _ALONE_AFTER)
+
+
+def cut_flags(bufs: Sequence[bytes], digits: str) -> list[bool | None]:
+    """For each captured body, whether its digits, read in order, may spell the number in pieces
+    with a key's few digits between some of them (`p1=40000&p2=566556&p3=65556`, the printed
+    groups as `cc1=4000&cc2=0566&...`): one hyperscan pass over the bodies' digits, laid end to
+    end. None for every body without hyperscan (`split_spans` then looks at each itself)."""
+    db = _cut_db(digits)
+    if db is None:
+        return [None] * len(bufs)
+    streams = [b.translate(None, _NOT_DIGIT) for b in bufs]
+    laid = [piece for s in streams for piece in (b"\n", s)]
+    ends: list[int] = []
+    db.scan(laid, lambda _pid, _f, end, _fl, _c: ends.append(end), scratch=_cut_scratch(db))
+    flags: list[bool | None] = [False] * len(bufs)
+    if ends:
+        bounds = list(accumulate(map(len, laid)))
+        for end in ends:
+            j = bisect_right(bounds, end - 1)
+            if j % 2:
+                flags[j // 2] = True
+    return flags
+
+
+@lru_cache(maxsize=16)
+def _cut_db(digits: str) -> Any:
+    if hyperscan is None:
+        return None
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_VECTORED)
+    db.compile(expressions=[b"[0-9]{0,3}".join(d.encode() for d in digits)], ids=[0], elements=1)
+    return db
+
+
+_CUT_LOCAL = threading.local()
+
+
+def _cut_scratch(db: Any) -> Any:
+    """The thread's scratch space for `db` (hyperscan needs one per thread)."""
+    spaces = getattr(_CUT_LOCAL, "spaces", None)
+    if spaces is None:
+        spaces = _CUT_LOCAL.spaces = {}
+    if id(db) not in spaces:
+        spaces[id(db)] = hyperscan.Scratch(db)
+    return spaces[id(db)]
 
 
 def _confirm(data: bytes, rx: re.Pattern[bytes] | None, end: int, max_len: int) -> tuple[int, int] | None:

@@ -128,6 +128,7 @@ class SearchContext:
     budget: Budget
     classes: bytes | None = None
     base85: bool = False   # the captured body itself is searched for base85 runs (`base85.worth_a_search`)
+    cut: bool | None = None  # the captured body's digits may spell the number in pieces (`match.cut_flags`)
 
 
 REGISTRY: list[Decoder] = []
