@@ -34,19 +34,17 @@ Inside a decoded layer those plain forms add nothing, so base64 of "4000 0566 ..
 from __future__ import annotations
 
 import re
-import threading
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
-from typing import Any
 
 from audit.evidence import Card
 from audit.detect import base85
 from audit.detect.context import container_label, context_patterns, near_number
 from audit.detect.decode import MAX_DECOMPRESSED, REGION_DECODERS, base64_in_url, decompress, looks_compressed
-from audit.detect.needles import CardPatterns, card_digits, hyperscan, number_groups, patterns_for
+from audit.detect.needles import CardPatterns, card_digits, number_groups, patterns_for
 from audit.detect.substitution import substituted_span
 from audit.detect.search import (MAX_LAYERS, Budget, SearchContext, candidate_regions, char_classes, expand,
                                  has_run)
@@ -102,6 +100,23 @@ def scan_card(data: bytes | str, card: Card) -> Scan:
     return scan_batch([data], card)[0]
 
 
+def _laid(bufs: Sequence[bytes]) -> list[bytes]:
+    """The buffers for one vectored scan, a newline before each: no pattern runs from one body
+    into the next, and a run of encoded text at the start of a body has a start to be seen."""
+    return [piece for buf in bufs for piece in (b"\n", buf)]
+
+
+def _in_items(laid: list[bytes], ends: list[int]) -> list[tuple[int, int]]:
+    """For each end offset of a scan over `_laid` buffers: (index of the buffer holding the hit's
+    last byte, end offset within it), or (-1, -1) for a hit that ends on a separator."""
+    bounds = list(accumulate(map(len, laid)))
+    out = []
+    for end in ends:
+        j = bisect_right(bounds, end - 1)  # the piece holding the hit's last byte
+        out.append((j // 2, end - (bounds[j] - len(laid[j]))) if j % 2 else (-1, -1))
+    return out
+
+
 def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
     """Every item, with one needle scan over all of them: the per-call cost of a scan dominates on
     the many small bodies of a real capture. The decoding search then runs per body, only where a
@@ -110,19 +125,15 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
     # Inline type test: this runs once per captured body, tens of thousands of times per run.
     bufs = [x if type(x) is bytes else _as_bytes(x) for x in items]
     hits_by_item: dict[int, list[tuple[int, int]]] = {}
-    # A newline before each body: no pattern runs from one body into the next, and a run of
-    # encoded text at the start of a body has a start to be seen.
-    laid = [piece for buf in bufs for piece in (b"\n", buf)]
+    laid = _laid(bufs)
     raw = pats.scan(laid)
     if raw:
-        ends = list(accumulate(map(len, laid)))
         subst, checked = pats.substituted_id, set()
-        for pid, end in raw:
-            j = bisect_right(ends, end - 1)  # the piece holding the hit's last byte
-            if j % 2:
-                hits_by_item.setdefault(j // 2, []).append((pid, end - (ends[j] - len(laid[j]))))
+        for (pid, _end), (i, end) in zip(raw, _in_items(laid, [end for _pid, end in raw])):
+            if i >= 0:
+                hits_by_item.setdefault(i, []).append((pid, end))
                 if pid == subst:
-                    checked.add(j // 2)
+                    checked.add(i)
         for i in checked:
             # A substitution prefilter hit that is no substituted number does not make its body
             # worth a search: checked here, and dropped.
@@ -134,7 +145,7 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
                 del hits_by_item[i]
     results: list[Scan] = []
     forms = tuple(pats.forms) + tuple(f[::-1] for f in pats.forms)
-    cuts = cut_flags(bufs, pats.digits)
+    cuts = cut_flags(bufs, pats)
     for i, buf in enumerate(bufs):
         hits = hits_by_item.get(i)
         classes = None
@@ -328,48 +339,19 @@ def _any_cut_regex(digits: str) -> re.Pattern[bytes]:
     return re.compile(rb"(?<![0-9])" + gap.join(d.encode() for d in digits) + _ALONE_AFTER)
 
 
-def cut_flags(bufs: Sequence[bytes], digits: str) -> list[bool | None]:
+def cut_flags(bufs: Sequence[bytes], pats: CardPatterns) -> list[bool | None]:
     """For each captured body, whether its digits, read in order, may spell the number in pieces
     with a key's few digits between some of them (`p1=40000&p2=566556&p3=65556`, the printed
     groups as `cc1=4000&cc2=0566&...`): one hyperscan pass over the bodies' digits, laid end to
     end. None for every body without hyperscan (`split_spans` then looks at each itself)."""
-    db = _cut_db(digits)
-    if db is None:
+    if not pats.scans_digits:
         return [None] * len(bufs)
-    streams = [b.translate(None, _NOT_DIGIT) for b in bufs]
-    laid = [piece for s in streams for piece in (b"\n", s)]
-    ends: list[int] = []
-    db.scan(laid, lambda _pid, _f, end, _fl, _c: ends.append(end), scratch=_cut_scratch(db))
+    laid = _laid([b.translate(None, _NOT_DIGIT) for b in bufs])
     flags: list[bool | None] = [False] * len(bufs)
-    if ends:
-        bounds = list(accumulate(map(len, laid)))
-        for end in ends:
-            j = bisect_right(bounds, end - 1)
-            if j % 2:
-                flags[j // 2] = True
+    for i, _end in _in_items(laid, pats.scan_digits(laid)):
+        if i >= 0:
+            flags[i] = True
     return flags
-
-
-@lru_cache(maxsize=16)
-def _cut_db(digits: str) -> Any:
-    if hyperscan is None:
-        return None
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_VECTORED)
-    db.compile(expressions=[b"[0-9]{0,3}".join(d.encode() for d in digits)], ids=[0], elements=1)
-    return db
-
-
-_CUT_LOCAL = threading.local()
-
-
-def _cut_scratch(db: Any) -> Any:
-    """The thread's scratch space for `db` (hyperscan needs one per thread)."""
-    spaces = getattr(_CUT_LOCAL, "spaces", None)
-    if spaces is None:
-        spaces = _CUT_LOCAL.spaces = {}
-    if id(db) not in spaces:
-        spaces[id(db)] = hyperscan.Scratch(db)
-    return spaces[id(db)]
 
 
 def _confirm(data: bytes, rx: re.Pattern[bytes] | None, end: int, max_len: int) -> tuple[int, int] | None:

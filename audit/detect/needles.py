@@ -153,6 +153,7 @@ class CardPatterns:
         self._build()
         self._local = threading.local()
         self._db = self._compile() if hyperscan is not None else None
+        self._cut_db = self._compile_cut() if hyperscan is not None else None
 
     # -- building -------------------------------------------------------------------------------
     def _add(self, expr: bytes, info: PatternInfo, caseless: bool = False) -> None:
@@ -300,6 +301,12 @@ class CardPatterns:
                    flags=[hyperscan.HS_FLAG_CASELESS if c else 0 for c in self.caseless])
         return db
 
+    def _compile_cut(self):  # -> hyperscan.Database
+        """The number with up to three digits (a key's, `p2=`) between any two of its digits."""
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_VECTORED)
+        db.compile(expressions=[b"[0-9]{0,3}".join(d.encode() for d in self.digits)], ids=[0], elements=1)
+        return db
+
     # -- scanning -------------------------------------------------------------------------------
     def scan(self, buffers: list[bytes]) -> list[tuple[int, int]]:
         """(pattern id, end offset) of every hit, offsets counted over the buffers laid end to end.
@@ -312,6 +319,21 @@ class CardPatterns:
             scratch = self._local.scratch = hyperscan.Scratch(self._db)
         self._db.scan(buffers, lambda pid, _f, end, _fl, _c: hits.append((pid, end)), scratch=scratch)
         return hits
+
+    @property
+    def scans_digits(self) -> bool:
+        return self._cut_db is not None
+
+    def scan_digits(self, buffers: list[bytes]) -> list[int]:
+        """End offsets, over the buffers laid end to end, where digits spell the number with up to
+        three other digits between any two of its own (`match.cut_flags`; with hyperscan only,
+        `scans_digits`)."""
+        scratch = getattr(self._local, "cut_scratch", None)
+        if scratch is None:
+            scratch = self._local.cut_scratch = hyperscan.Scratch(self._cut_db)
+        ends: list[int] = []
+        self._cut_db.scan(buffers, lambda _pid, _f, end, _fl, _c: ends.append(end), scratch=scratch)
+        return ends
 
     def _scan_python(self, buffers: list[bytes]) -> list[tuple[int, int]]:
         compiled = getattr(self, "_py", None)
