@@ -463,3 +463,33 @@ def test_base85_decoders_round_trip(name: str) -> None:
     for size in range(0, 40):
         data = rng.randbytes(size)
         assert base85.decode(name, enc85(name, data)) == data
+
+
+# -- where the search looks, told by the needle scan ---------------------------------------------
+def _url_seed_ends(data: bytes) -> list[int]:
+    """The end offsets the needle scan reports for URL_SEED in `data` alone."""
+    from audit.detect.needles import patterns_for
+    pats = patterns_for(CARD)
+    return [end for pid, end in pats.scan([data]) if pid == pats.url_seed_id]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"%", b"%2F", b"%2b", b"%3D", b"%24", b"%c3", b"%20", b"%41", b"&", b"=",
+                                 b"x", b"+", b".", b"0", b"9", b'"', b" ", b"\x0b", b"\n", b"\xc3"]),
+                max_size=60))
+def test_url_regions_are_ruled_out_only_when_there_are_none(pieces: list[bytes]) -> None:
+    """`url_runs_possible` answers from the needle scan's URL_SEED ends; when it says no, the
+    regex pass of `_url_runs` finds no region either."""
+    data = b"".join(pieces)
+    if not search.url_runs_possible(data, _url_seed_ends(data)):
+        assert not list(search._url_runs(data))
+
+
+def test_url_seed_reads_every_byte_as_python_does() -> None:
+    """The needle scan and Python's regex agree on URL_SEED byte by byte (its `\\s` in particular),
+    so a match `_url_runs` would walk always has its end among the scan's hits."""
+    import re
+    for b in range(256):
+        data = b"%41" + bytes([b]) + b"%41"
+        python = {m.end() for m in re.finditer(search.URL_SEED, data)}
+        assert python <= set(_url_seed_ends(data)), b

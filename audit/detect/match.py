@@ -146,10 +146,14 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
     results: list[Scan] = []
     forms = tuple(pats.forms) + tuple(f[::-1] for f in pats.forms)
     cuts = cut_flags(bufs, pats)
+    kinds = [info.kind for info in pats.infos]
+    url_seed = pats.url_seed_id
     for i, buf in enumerate(bufs):
         hits = hits_by_item.get(i)
         classes = None
         b85 = False
+        # Where URL_SEED matched: `_url_runs` looks only where a match can start in a long run.
+        seeds = () if hits is None else tuple(end for pid, end in hits if pid == url_seed)
         if hits is None:
             # No needle: searched only if a shape the search starts from is there. The body's
             # character classes, mapped here, serve the search's text runs too.
@@ -164,9 +168,17 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
                     and not split_spans(buf, pats.digits, cuts[i]):
                 results.append(Scan([]))
                 continue
+        elif all(kinds[pid] == "shape" for pid, _end in hits):
+            # Only shapes (percent escapes in a form body, most often): the body holds no number
+            # form, and `_scan` finds nothing unless the decoding search has a region to start from.
+            classes = char_classes(buf)
+            if not looks_compressed(buf) and next(candidate_regions(buf, True, classes, False, seeds), None) is None \
+                    and not split_spans(buf, pats.digits, cuts[i]):
+                results.append(Scan([]))
+                continue
         budget = Budget.for_body(len(buf))
         try:
-            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget, classes, b85, cuts[i]))
+            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget, classes, b85, cuts[i], seeds))
         except RecursionError:  # pathological nesting: nothing sound to report for this body
             found = []
             budget.note("nesting too deep to decode")

@@ -270,10 +270,12 @@ class CardPatterns:
         # the scan keeps its speed: percent escapes (`search.URL_SEED`), a JSON \u escape, an array
         # of character codes. Runs of encoded text are found apart (`search.has_run`): a
         # character-class repeat here would slow the whole scan.
-        for expr in (URL_SEED,
-                     rb"\\u[0-9a-fA-F]{4}",
-                     rb"\[\s*\d{2,5}\s*,\s*\d{2,5}\s*,\s*\d{2,5}\s*,"):
-            self._add(expr, PatternInfo("shape", "", "search"))
+        # A shape's layer names the region it leads to; `url_seed_id` is URL_SEED's pattern id.
+        self.url_seed_id = len(self.exprs)
+        for expr, region in ((URL_SEED, "url"),
+                             (rb"\\u[0-9a-fA-F]{4}", "string"),
+                             (rb"\[\s*\d{2,5}\s*,\s*\d{2,5}\s*,\s*\d{2,5}\s*,", "codes")):
+            self._add(expr, PatternInfo("shape", "", region))
 
         # The number under a substitution of its digits (shifted, XORed, written as letters): a
         # prefilter only, each hit checked by `audit.detect.substitution.substituted_span`.

@@ -44,7 +44,7 @@ import functools
 import json
 import re
 from functools import lru_cache
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import lzstring
@@ -129,6 +129,7 @@ class SearchContext:
     classes: bytes | None = None
     base85: bool = False   # the captured body itself is searched for base85 runs (`base85.worth_a_search`)
     cut: bool | None = None  # the captured body's digits may spell the number in pieces (`match.cut_flags`)
+    url_seeds: tuple[int, ...] | None = None  # the captured body's URL_SEED match ends (`url_runs_possible`)
 
 
 REGISTRY: list[Decoder] = []
@@ -209,6 +210,32 @@ _URL_CLASS = bytes(0x61 if b in _URL_CHARS else 0x20 for b in range(256))
 # One leading literal `%`, so Python's regex engine jumps from one `%` to the next.
 URL_SEED = rb"%(?:2[bBfF]|3[dD]|24|[89a-fA-F][0-9a-fA-F]|[0-9A-Fa-f]{2}[^%&=\s]{0,6}%[0-9A-Fa-f]{2})"
 _URL_SEED = re.compile(URL_SEED)
+
+
+# Longest URL_SEED match: `%XX`, up to six other bytes, `%XX`; the shortest is `%XX`.
+_URL_SEED_LONGEST = 12
+
+
+def url_runs_possible(data: bytes, seed_ends: Sequence[int]) -> bool:
+    """Whether `_url_runs` may yield a region of `data`, told the end offset of every URL_SEED match
+    in it (a needle scan reports them: the database holds URL_SEED, and hyperscan reports every end
+    offset of a pattern; the pure-Python scanner reports the very matches `_url_runs` walks). A
+    region is the run of URL characters around a match's first byte, a `%` at most
+    _URL_SEED_LONGEST bytes before the match's end; when every such `%` stands in a run shorter
+    than MIN_RUN, no region comes out, and the regex pass over the layer is not needed (a form
+    body has a hundred escapes in short values)."""
+    for end in seed_ends:
+        pos = max(0, end - _URL_SEED_LONGEST)
+        while (pos := data.find(b"%", pos, end - 2)) >= 0:
+            # A run of MIN_RUN or more around `pos` shows as one within MIN_RUN - 1 bytes each side.
+            w0 = max(0, pos - MIN_RUN + 1)
+            window = data[w0:pos + MIN_RUN].translate(_URL_CLASS)
+            k = pos - w0
+            e = window.find(b" ", k)
+            if (len(window) if e < 0 else e) - (window.rfind(b" ", 0, k) + 1) >= MIN_RUN:
+                return True
+            pos += 1
+    return False
 
 
 def _url_runs(data: bytes) -> Iterator[Region]:
@@ -309,12 +336,13 @@ def _stream_starts(data: bytes) -> Iterator[Region]:
 
 
 def candidate_regions(data: bytes, top: bool, classes: bytes | None = None,
-                      base85_runs: bool = False) -> Iterator[Region]:
+                      base85_runs: bool = False, url_seeds: Sequence[int] | None = None) -> Iterator[Region]:
     """The regions of one layer a decoder might apply to. `top`: the captured bytes themselves,
     which count as binary only when they are not text; a decoded layer is binary by origin
     (XOR with a key below 0x80 leaves ASCII text ASCII). `classes`: `data.translate(_CLASS)`,
     if the caller has it already. `base85_runs`: look for runs of base85 text, in a layer
-    `base85.worth_a_search` let in (the runs cost regex passes)."""
+    `base85.worth_a_search` let in (the runs cost regex passes). `url_seeds`: the end offsets of
+    every URL_SEED match in `data`, when a needle scan found them (`url_runs_possible`)."""
     yield from _text_runs(data, classes)
     text = is_text(data)
     if text:
@@ -324,7 +352,7 @@ def candidate_regions(data: bytes, top: bool, classes: bytes | None = None,
         if base85_runs and data.isascii():
             for s, e in base85.runs(data):
                 yield Region("base85", s, e, data[s:e])
-        if b"%" in data:
+        if b"%" in data and (url_seeds is None or url_runs_possible(data, url_seeds)):
             yield from _url_runs(data)
         yield from _strings(data)
         if b"," in data and b"[" in data:
@@ -401,10 +429,14 @@ def _base64_shaped(run: bytes) -> bool:
     if len(body) < 512:
         return True
     for k in range(4):
-        # 192 groups: random data shows ~61 of the 64 values, text at most ~45
-        if len(set(body[k:k + 768:4])) <= 48 or body[k:].startswith(_MAGIC_B64):
+        # 192 groups: random data shows ~61 of the 64 values, text at most ~45. The values a sample
+        # holds are counted as the bytes it deletes from all 256, at C speed.
+        if len(_ALL_BYTES.translate(None, body[k:k + 768:4])) >= 256 - 48 or body.startswith(_MAGIC_B64, k):
             return True
     return False
+
+
+_ALL_BYTES = bytes(range(256))
 
 
 @register("base64", ("text",), _base64_shaped)
@@ -761,7 +793,8 @@ def expand(data: bytes, ctx: SearchContext, top: bool) -> Iterator[Layer]:
         return
     seen: set[bytes] = set()
     runs85 = ctx.base85 if top else base85.worth_a_search(data)
-    for region in candidate_regions(data, top, ctx.classes if top else None, runs85):
+    for region in candidate_regions(data, top, ctx.classes if top else None, runs85,
+                                    ctx.url_seeds if top else None):
         for dec in BY_KIND.get(region.kind, ()):
             if not dec.accepts(region.data):
                 continue
