@@ -92,7 +92,7 @@ class Scan:
 
 def find_card_batch(items: Sequence[bytes | str], card: Card) -> list[list[CardMatch]]:
     """`find_card` for every item, with one scan over all of them."""
-    return [s.matches for s in scan_batch(items, card)]
+    return [matches for matches, _unsearched in _scan_items(items, card)]
 
 
 def scan_card(data: bytes | str, card: Card) -> Scan:
@@ -121,6 +121,14 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
     """Every item, with one needle scan over all of them: the per-call cost of a scan dominates on
     the many small bodies of a real capture. The decoding search then runs per body, only where a
     candidate region is."""
+    return [Scan(matches, unsearched) for matches, unsearched in _scan_items(items, card)]
+
+
+_CLEAN: tuple[str, ...] = ()
+
+
+def _scan_items(items: Sequence[bytes | str], card: Card) -> list[tuple[list[CardMatch], tuple[str, ...]]]:
+    """`scan_batch`'s work, as (matches, reasons not searched to the end) per item."""
     pats = patterns_for(card)
     # Inline type test: this runs once per captured body, tens of thousands of times per run.
     bufs = [x if type(x) is bytes else _as_bytes(x) for x in items]
@@ -143,7 +151,7 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
                 hits_by_item[i] = kept
             else:
                 del hits_by_item[i]
-    results: list[Scan] = []
+    results: list[tuple[list[CardMatch], tuple[str, ...]]] = []
     forms = tuple(pats.forms) + tuple(f[::-1] for f in pats.forms)
     cuts = cut_flags(bufs, pats)
     kinds = [info.kind for info in pats.infos]
@@ -161,12 +169,12 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
             if buf.isascii() and b"\x00" not in buf:
                 if not has_run(classes) and not split_spans(buf, pats.digits, cuts[i]):
                     if not base85.worth_a_search(buf):
-                        results.append(Scan([]))
+                        results.append(([], _CLEAN))
                         continue
                     b85 = True
             elif not looks_compressed(buf) and next(candidate_regions(buf, True, classes), None) is None \
                     and not split_spans(buf, pats.digits, cuts[i]):
-                results.append(Scan([]))
+                results.append(([], _CLEAN))
                 continue
         elif all(kinds[pid] == "shape" for pid, _end in hits):
             # Only shapes (percent escapes in a form body, most often): the body holds no number
@@ -174,7 +182,7 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
             classes = char_classes(buf)
             if not looks_compressed(buf) and next(candidate_regions(buf, True, classes, False, seeds), None) is None \
                     and not split_spans(buf, pats.digits, cuts[i]):
-                results.append(Scan([]))
+                results.append(([], _CLEAN))
                 continue
         budget = Budget.for_body(len(buf))
         try:
@@ -182,7 +190,7 @@ def scan_batch(items: Sequence[bytes | str], card: Card) -> list[Scan]:
         except RecursionError:  # pathological nesting: nothing sound to report for this body
             found = []
             budget.note("nesting too deep to decode")
-        results.append(Scan(_to_matches(found), tuple(budget.exhausted)))
+        results.append((_to_matches(found), tuple(budget.exhausted)))
     return results
 
 
