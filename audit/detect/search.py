@@ -52,7 +52,7 @@ import lzstring
 from audit.detect import base85
 from audit.detect.decode import HIGH as _HIGH
 from audit.detect.decode import PRINTABLE as _PRINTABLE
-from audit.detect.decode import MAX_DECOMPRESSED, _inflate, _unbrotli, _zlib_header, looks_compressed, one_top_bit
+from audit.detect.decode import MAX_DECOMPRESSED, _inflate, _unbrotli, _zlib_header, looks_compressed
 
 # Decoding layers the search goes down (a chain of at most this many decoders).
 MAX_LAYERS = 4
@@ -727,11 +727,12 @@ def _xor(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
     longer = len(region) >= 24 and not is_text(head)
     big = 0
     tried: set[bytes] = set()
+    tops = head.translate(_TOP_BITS)
     for size in range(1, MAX_XOR_KEY + 1 if longer else 2):
         # Text XORed with a key keeps one value of the top bit in nearly every byte at each place of
         # the key (printable ASCII has it clear); random and compressed bytes have it set about half
         # the time.
-        if not all(one_top_bit(head[r::size]) for r in range(size)):
+        if not _one_top_bit_apart(tops, size):
             continue
         big = big or int.from_bytes(region, "big")
         apart = (big ^ (big >> (8 * size))).to_bytes(len(region), "big")
@@ -749,6 +750,19 @@ def _xor(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
 
 
 MAX_XOR_KEY = 7   # bytes of a repeated XOR key (see `_xor`)
+# Each byte's top bit, as the byte 0 or 1.
+_TOP_BITS = bytes(b >> 7 for b in range(256))
+
+
+def _one_top_bit_apart(tops: bytes, size: int) -> bool:
+    """`decode.one_top_bit` of the bytes at each place of a key of `size` bytes, told from the
+    layer's top bits (`_TOP_BITS`) by counting: one translate of the layer serves every size."""
+    for r in range(size):
+        part = tops[r::size]
+        n = len(part)
+        if n // 10 < part.count(1) < n - n // 10:
+            return False
+    return True
 
 
 def _xor_with(region: bytes, key: bytes) -> bytes:
@@ -790,7 +804,8 @@ def expand(data: bytes, ctx: SearchContext, top: bool) -> Iterator[Layer]:
     if not ctx.budget.spend(len(data), f"layer of {len(data)} bytes"):
         return
     seen: set[bytes] = set()
-    runs85 = ctx.base85 if top else base85.worth_a_search(data)
+    # Base85 runs are looked for only in ASCII text (`candidate_regions`): no need to ask otherwise.
+    runs85 = ctx.base85 if top else data.isascii() and base85.worth_a_search(data)
     for region in candidate_regions(data, top, ctx.classes if top else None, runs85,
                                     ctx.url_seeds if top else None):
         for dec in BY_KIND.get(region.kind, ()):
