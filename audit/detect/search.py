@@ -46,6 +46,7 @@ import re
 from functools import lru_cache
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import lzstring
 
@@ -103,8 +104,10 @@ class Budget:
             self.exhausted.append(reason)
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
+    """A stretch of one layer a decoder may apply to. Immutable, and a tuple: the search makes one
+    for every run and string of every layer, and a tuple is built faster than a frozen dataclass."""
+
     kind: str        # text | string | url | codes | utf16 | binary | gzip | zlib | raw
     start: int
     end: int
@@ -119,10 +122,10 @@ class Decoder:
     decode: Callable[[bytes, SearchContext], Iterator[bytes]]
 
 
-@dataclass(frozen=True)
-class SearchContext:
+class SearchContext(NamedTuple):
     """What a decoder may know about the card: the number forms, for XOR key recovery; and the
-    captured body's character classes (`_CLASS`), when the matcher already mapped them."""
+    captured body's character classes (`_CLASS`), when the matcher already mapped them. One per
+    searched body (a tuple, built faster than a frozen dataclass)."""
 
     forms: tuple[bytes, ...]
     budget: Budget
@@ -790,8 +793,9 @@ def layer_name(decoder: Decoder, region: bytes, out: bytes) -> str:
 
 
 # -- the search ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Layer:
+class Layer(NamedTuple):
+    """One decoded layer below a searched one."""
+
     label: str
     start: int       # the region of the searched data this layer came from
     end: int
