@@ -347,7 +347,14 @@ def candidate_regions(data: bytes, top: bool, classes: bytes | None = None,
     if the caller has it already. `base85_runs`: look for runs of base85 text, in a layer
     `base85.worth_a_search` let in (the runs cost regex passes). `url_seeds`: the end offsets of
     every URL_SEED match in `data`, when a needle scan found them (`url_runs_possible`)."""
+    if classes is None:
+        classes = data.translate(_CLASS)
     yield from _text_runs(data, classes)
+    if top and not base85_runs and classes.count(b" ") == len(data) - len(data.rstrip(b"=")):
+        # Captured bytes that are encoded-text characters throughout, but for `=` padding at the
+        # end (a posted base64 blob): printable ASCII with no escape, quote, bracket or NUL, so
+        # its runs are all there is to decode.
+        return
     text = is_text(data)
     if text:
         if b"~" in data and b"<~" in data:  # one byte first: memchr, not a substring search
