@@ -3,8 +3,8 @@ keys come one at a time with uneven gaps.
 
 Skimmers that hide from sandboxes count mouse movements and time typing; a run that teleports
 the mouse and types at a fixed rate shows them nothing. The figures are modest on purpose (an
-audit should not take much longer than the bare flow): a move takes about 0.05 to 0.1 s in 8 to
-16 steps, a press lasts 30 to 60 ms, a key comes every 25 to 45 ms. Paths are cubic Béziers with control points off the straight line,
+audit should not take much longer than the bare flow): a move takes a few tens of milliseconds in
+8 to 16 steps, a press lasts 25 to 45 ms, a key comes every 25 to 45 ms. Paths are cubic Béziers with control points off the straight line,
 eased in and out (slow at the start and end of a move, faster in the middle), never the straight,
 even-paced line of a scripted mouse.
 """
@@ -40,9 +40,9 @@ class Hands:
         nx, ny = (-(y - y0) / distance, (x - x0) / distance) if distance else (0.0, 0.0)
         c1 = (x0 + (x - x0) * 0.3 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.3 + ny * self.rng.uniform(-bend, bend))
         c2 = (x0 + (x - x0) * 0.7 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.7 + ny * self.rng.uniform(-bend, bend))
-        # A few points on the curve, each reached in small straight steps by the browser itself:
-        # one round trip per point rather than per mouse event.
-        points = 4
+        # Two points on the curve, each reached in small straight steps by the driver itself: one
+        # round trip per point rather than per mouse event (each round trip costs the flow time).
+        points = 2
         per_point = max(2, steps // points)
         for i in range(1, points + 1):
             t = i / points
@@ -51,14 +51,15 @@ class Hands:
             px = u ** 3 * x0 + 3 * u * u * t * c1[0] + 3 * u * t * t * c2[0] + t ** 3 * x
             py = u ** 3 * y0 + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t ** 3 * y
             page.mouse.move(px, py, steps=per_point)
-            self._pause(4, 12)
+            if i < points:
+                self._pause(2, 6)
         self.x, self.y = x, y
 
     def click(self, page: Any, x: float, y: float) -> None:
         self.move(page, x, y)
-        self._pause(15, 40)
+        self._pause(10, 25)
         page.mouse.down()
-        self._pause(30, 60)
+        self._pause(25, 45)
         page.mouse.up()
 
     def point_in(self, box: dict[str, float]) -> tuple[float, float]:

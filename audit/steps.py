@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from .capture.hittest import focused, hit_test
+from .capture.hittest import focused, hit_test, mark, unmark
 from .evidence import Card, KeystrokeRecord
 from .hands import Hands
 from .hosts import host_of, matches_any
@@ -199,18 +199,22 @@ class StepRunner:
         element lies on top, the click and keys go to it, as a payer's would, and the keystroke
         record names it (rule card-field-obscured)."""
         page = frame.page
-        _scroll_frames_into_view(frame, timeout)
         box = _steady_box_in_view(page, field_input, timeout)
         if box is None:  # outside the window, or still moving: scrolled to and waited for
+            _scroll_frames_into_view(frame, timeout)
             field_input.scroll_into_view_if_needed(timeout=timeout)
             box = field_input.bounding_box(timeout=timeout)
         if not box:
             raise StepFailed(f"the {field} field is not visible on the page")
         x, y = self.hands.point_in(box)
-        target = _describe(field_input)
+        handle = field_input.element_handle(timeout=timeout)
+        marked = mark(handle)  # the field marked for the hit test, and described, in one call
+        target = marked[1] if marked is not None else _describe(field_input)
         hit = None
-        if self.frames is not None:
-            hit = hit_test(page, x, y, field_input.element_handle(timeout=timeout), self.frames.cdp_for)
+        if self.frames is not None and marked is not None:
+            hit = hit_test(page, x, y, handle, self.frames.cdp_for, key=marked[0])
+        if marked is not None:
+            unmark(handle, marked[0])
         self.hands.click(page, x, y)
         landed = focused(page)
         self.hands.type(page, value)

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..hosts import host_of
+from . import later
 from .domwalk import describe
 
 MAX_DEPTH = 8
+FOCUS_TIMEOUT_S = 5.0  # asking every frame where the focus is
 
 # Is the hit node the field (or inside it)? The field was marked beforehand with a random key.
 IS_MARKED_JS = """function (key) {
@@ -50,21 +52,53 @@ class Hit:
     is_target: bool       # the field itself, or an element inside it
 
 
-def hit_test(page: Any, x: float, y: float, handle: Any, session_for: Callable[[Any], Any]) -> Hit | None:
-    """The element at (x, y) of `page`'s viewport, and whether it is the element of `handle`.
-    None when the browser cannot say (no CDP session)."""
+# Marks the field with a random key and describes it, in one call.
+MARK_JS = """(el, key) => { el[key] = true;
+  let d = el.localName; if (el.id) d += '#' + el.id;
+  for (const k of ['name', 'autocomplete']) { const v = el.getAttribute(k); if (v) d += '[' + k + '=' + v + ']'; }
+  return d; }"""
+UNMARK_JS = "(el, key) => { delete el[key]; }"
+
+
+def mark(handle: Any) -> tuple[str, str] | None:
+    """Mark the field's element for `hit_test` with a fresh random key: (key, description of the
+    element), or None when the element cannot be reached."""
     key = "__ca" + secrets.token_hex(6)
     try:
-        handle.evaluate("(el, key) => { el[key] = true; }", key)
+        return key, str(handle.evaluate(MARK_JS, key) or "")
     except Exception:
         return None
+
+
+def unmark(handle: Any, key: str) -> None:
+    """Take the mark off again, off the flow's critical path (the call is queued, not waited for)."""
+    impl = getattr(handle, "_impl_obj", None)
+    task = later.queue(handle, impl.evaluate(UNMARK_JS, key)) if impl is not None else None
+    if task is None:
+        try:
+            handle.evaluate(UNMARK_JS, key)
+        except Exception:
+            pass
+    else:
+        task.add_done_callback(later.problem)
+
+
+def hit_test(page: Any, x: float, y: float, handle: Any, session_for: Callable[[Any], Any],
+             key: str | None = None) -> Hit | None:
+    """The element at (x, y) of `page`'s viewport, and whether it is the element of `handle`
+    (marked beforehand by `mark` with `key`, or marked here). None when the browser cannot say
+    (no CDP session)."""
+    marked = None
+    if key is None:
+        marked = mark(handle)
+        if marked is None:
+            return None
+        key = marked[0]
     try:
         return _descend(page, x, y, key, session_for)
     finally:
-        try:
-            handle.evaluate("(el, key) => { delete el[key]; }", key)
-        except Exception:
-            pass
+        if marked is not None:
+            unmark(handle, key)
 
 
 def _descend(page: Any, x: float, y: float, key: str, session_for: Callable[[Any], Any]) -> Hit | None:
@@ -114,7 +148,12 @@ def _frame_with_id(page: Any, frame_id: str | None, session_for: Callable[[Any],
         if cdp is None:
             continue
         try:
-            if cdp.send("Page.getFrameTree")["frameTree"]["frame"]["id"] == frame_id:
+            # A target's own frame keeps its id for the target's life: asked once per session.
+            own = getattr(cdp, "_card_audit_frame_id", None)
+            if own is None:
+                own = cdp.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
+                cdp._card_audit_frame_id = own
+            if own == frame_id:
                 return frame
         except Exception:
             continue
@@ -150,12 +189,22 @@ def _is_marked(cdp: Any, backend_id: int, key: str) -> bool:
 
 
 def focused(page: Any) -> tuple[Any, str, str] | None:
-    """(frame, element description, document URL) of the element that has the keyboard focus."""
-    for frame in reversed(page.frames):  # children after parents: the innermost focused document wins
-        try:
-            got = frame.evaluate(FOCUSED_JS)
-        except Exception:
-            continue
+    """(frame, element description, document URL) of the element that has the keyboard focus.
+    Every frame is asked at once (one round trip's wait, not one per frame)."""
+    frames = list(page.frames)
+    impls = [getattr(f, "_impl_obj", None) for f in frames]
+    answers = None
+    if all(impl is not None for impl in impls):
+        answers = later.gather(page, [impl.evaluate(FOCUSED_JS, None) for impl in impls], FOCUS_TIMEOUT_S)
+    if answers is None:  # another Playwright: one frame at a time
+        answers = []
+        for frame in frames:
+            try:
+                answers.append(frame.evaluate(FOCUSED_JS))
+            except Exception:
+                answers.append(None)
+    # Children come after parents in `page.frames`: the innermost focused document wins.
+    for frame, got in reversed(list(zip(frames, answers))):
         if got is not None:
             return frame, str(got.get("element") or ""), str(got.get("url") or frame.url)
     return None

@@ -77,3 +77,17 @@ def together(owner: Any, coros: list[Coroutine[Any, Any, Any]], timeout_s: float
     wait(owner, tasks, timeout_s)
     for task in tasks:
         problem(task)  # collects each outcome (an unread failure would be logged by asyncio)
+
+
+def gather(owner: Any, coros: list[Coroutine[Any, Any, Any]], timeout_s: float) -> list[Any] | None:
+    """Make several calls at once and return their results in order (None for a call that failed
+    or did not finish within `timeout_s`); None when the API has no loop to queue on (the caller
+    then makes the calls one at a time)."""
+    tasks = [queue(owner, c) for c in coros]
+    if any(t is None for t in tasks):
+        for t in tasks:
+            if t is not None:
+                t.cancel()
+        return None
+    wait(owner, tasks, timeout_s)
+    return [t.result() if problem(t) is None else None for t in tasks]
