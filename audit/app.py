@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +30,7 @@ def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | 
     A run that breaks still yields a result (inconclusive) and a report: nothing is lost."""
     progress = progress or (lambda _l: None)
     policy = HostPolicy.for_scenario(scenario)
+    warm = _warm_up(scenario)
     try:
         evidence = run_scenario(scenario, config, out_dir, adblock=adblock, progress=progress,
                                 on_context=on_context)
@@ -43,6 +45,7 @@ def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | 
     if baseline is not None:
         from .baseline import compare
         extra, baseline_view = compare(evidence, baseline)
+    warm.join()
     result = build_result(evidence, policy, extra, baseline_view)
     if scenario_text is not None:
         result["scenario"]["yaml"] = scenario_text
@@ -51,6 +54,23 @@ def audit_scenario(scenario: Any, config: Any, out_dir: Path, *, adblock: str | 
         trace.unlink()
     report = write_run(result, out_dir)
     return result, report
+
+
+def _warm_up(scenario: Any) -> threading.Thread:
+    """Compile, while the browser runs the flow, what judging and the report need afterwards: the
+    card's pattern set (a few thousand patterns) and the report's templates. The flow mostly waits
+    on the browser, so this work is off its critical path; judging waits for it (`join`)."""
+    def work() -> None:
+        try:
+            from .detect.needles import patterns_for
+            from .output.html import _environment
+            patterns_for(scenario.resolved_card(scenario.profile))
+            _environment().get_template("report.html.j2")
+        except Exception:  # noqa: BLE001 - judging compiles it again and reports what is wrong
+            pass
+    thread = threading.Thread(target=work, name="card-audit warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _broken_run(scenario: Any, message: str) -> Evidence:

@@ -294,12 +294,16 @@ class Run:
 
         if spec.fast_forward and self._clock_installed:
             phase("moving the page clock forward", 30, lambda: rec.fast_forward(context, spec.fast_forward))
+        # The pages are told they are being left before the settle period, so that one quiet
+        # period catches both what the timers sent and what pagehide handlers send; the real
+        # navigation away comes after the final look.
+        phase("telling the pages they are left", 10, rec.hide)
         bound_s = self._settle_bound(quiet_ms)
         phase("the settle period", bound_s + 30, lambda: rec.settle(quiet_ms, bound_s=bound_s))
         phase("the final look at the pages", 30, lambda: rec.snapshot(final=True))
         phase("the final screenshot", 20, lambda: self._shoot("final"))
         phase("leaving the pages", 40,
-              lambda: rec.unload(UNLOAD_SETTLE_MS, bound_s=min(self._settle_bound(quiet_ms), UNLOAD_BOUND_S)))
+              lambda: rec.leave(UNLOAD_SETTLE_MS, bound_s=min(self._settle_bound(quiet_ms), UNLOAD_BOUND_S)))
         phase("writing the trace", 60, lambda: self._stop_trace(context, completed))
 
     def _settle_bound(self, quiet_ms: int) -> float:

@@ -39,6 +39,7 @@ class FrameRecorder(Recorder):
         self._pictures: list[tuple[Any, dict[str, Any], str]] = []  # (queued task, form, path) of pictures on their way
         self._keys: list[KeystrokeRecord] = []
         self._shown: dict[int, set[int]] = {}  # id(CDP session) -> backend ids of fields seen visible
+        self._watched_frames: set[int] = set()  # id(frame) of frames the watcher reported since the last sweep
         self.dirty = True
 
     def attach_context(self, context: Any) -> None:
@@ -131,6 +132,7 @@ class FrameRecorder(Recorder):
         if frame is None:
             return
         self.dirty = True
+        self._watched_frames.add(id(frame))
         record = self._see(frame, self.session.page_index(page) if page is not None else 0, str(url) or None)
         for item in items or []:
             self._add(record, str(item.get("field")), bool(item.get("hidden")), str(item.get("where") or "document"),
@@ -143,9 +145,13 @@ class FrameRecorder(Recorder):
         if not self.dirty:
             return
         self.dirty = False
+        # After a step, only the trees holding a frame that changed (came, navigated, loaded, or
+        # reported a card field) are read again; the final look reads every tree.
+        changed = (self.session.changed_frames | self._watched_frames) if self.session.only_changed else None
+        self._watched_frames = set()
         for page in pages:
             if not page.is_closed():
-                self.session.guard(self.name, self._sweep_page, page, self.session.page_index(page))
+                self.session.guard(self.name, self._sweep_page, page, self.session.page_index(page), changed)
 
     def _session(self, target: Any) -> Any:
         """The CDP session of a page, or of a frame with its own target (a cross-site frame)."""
@@ -168,9 +174,13 @@ class FrameRecorder(Recorder):
             return None
         return self._cdp[key]
 
-    def _sweep_page(self, page: Any, index: int) -> None:
+    def _sweep_page(self, page: Any, index: int, changed: set[int] | None = None) -> None:
+        """Read the DOM tree of the page and of each frame with a target of its own (a root); with
+        `changed` (ids of frames), only the roots whose tree holds one of those frames."""
         roots = [(page.main_frame, self._session(page))]
         roots += [(f, self._session(f)) for f in page.frames if f.parent_frame is not None]
+        if changed is not None:
+            roots = _roots_of(roots, [f for f in page.frames if id(f) in changed])
         fresh: list[tuple[dict[str, Any], int, Any, Any]] = []  # form, field node, its session, root frame
         for frame, cdp in roots:
             if cdp is None:
@@ -358,3 +368,17 @@ def _match(root: Any, documents: list[Document]) -> dict[int, Any]:
             used.add(id(pick))
             out[i] = pick
     return out
+
+
+def _roots_of(roots: list[tuple[Any, Any]], frames: list[Any]) -> list[tuple[Any, Any]]:
+    """The roots (frames with a CDP session of their own, whose walk reads their tree down to the
+    next root) whose tree holds one of `frames`: each frame's nearest root, itself or an ancestor."""
+    is_root = {id(frame) for frame, cdp in roots if cdp is not None}
+    wanted: set[int] = set()
+    for frame in frames:
+        node = frame
+        while node is not None and id(node) not in is_root:
+            node = node.parent_frame
+        if node is not None:
+            wanted.add(id(node))
+    return [(frame, cdp) for frame, cdp in roots if id(frame) in wanted]

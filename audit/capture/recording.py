@@ -172,29 +172,43 @@ class Recording:
             self.incomplete = (f"the network never went quiet for {settle_ms} ms within {limit:.0f} s: capture "
                                "stopped while requests were still being sent")
 
-    def unload(self, settle_ms: int, bound_s: float | None = None) -> None:
-        """Leave every page so that pagehide/unload handlers run, and catch what they send.
+    def hide(self) -> None:
+        """Tell every frame it is being left (visibilitychange to hidden, then pagehide) while it is
+        still alive, so that what its handlers send is recorded with its body.
 
         A request sent while the document is really going away (fetch keepalive, sendBeacon on
         pagehide) reaches the network without the page seeing it: Playwright reports no request for
-        it. So every frame is first told it is being hidden (visibilitychange, pagehide) while it is
-        still alive, and what its handlers send then is recorded with its body; the real navigation
-        follows."""
+        it. Told first, the handlers send while the page layer still sees them; `leave` does the
+        real navigation after. Every frame at once: a frame that does not answer holds back none of
+        the others; detached or navigating frames have nothing left to hide."""
         if self.halted:
             return
-        # Every frame at once (a frame that does not answer holds back none of the others);
-        # detached or navigating frames have nothing left to hide.
         frames = [f for p in self.live_pages() for f in p.frames]
         if frames:
             later.together(frames[0], [f._impl_obj.evaluate(HIDE_JS, None) for f in frames], HIDE_TIMEOUT_S)
-        if self.live_pages():
-            self.wait(150)
+            self.session.touch()  # what the handlers send comes after this
+
+    def leave(self, settle_ms: int, bound_s: float | None = None) -> None:
+        """Navigate every page away, so that real pagehide/unload handlers run, and wait for quiet
+        (`settle`, counted from now) for what they send."""
+        if self.halted:
+            return
         for page in self.live_pages():
             try:
                 page.goto("about:blank", timeout=5000)
             except Exception:
                 pass
         self.settle(settle_ms, from_now=True, bound_s=bound_s)
+
+    def unload(self, settle_ms: int, bound_s: float | None = None) -> None:
+        """`hide`, a short wait for what its handlers send, then `leave`: leaving the pages in one go,
+        for a caller that has no settle period of its own between the two."""
+        if self.halted:
+            return
+        self.hide()
+        if self.live_pages():
+            self.wait(150)
+        self.leave(settle_ms, bound_s=bound_s)
 
     def export(self, close_browser: Callable[[], None] | None = None) -> dict[str, Any]:
         """Evidence fields from every recorder, plus errors and notes. The page layer is read while

@@ -7,7 +7,9 @@ import hashlib
 from typing import Any
 
 from ..evidence import ScriptRecord
-from . import Recorder
+from . import Recorder, later
+
+SNAPSHOT_TIMEOUT_S = 10.0  # every changed frame's scripts, read at once
 
 INLINE_AND_SRI_JS = r"""
 () => {
@@ -62,10 +64,24 @@ class ScriptRecorder(Recorder):
             "url": url, "frame_url": frame_url, "sha384": digest, "page": page, "size": len(body)})
 
     def snapshot(self, pages: list[Any]) -> None:
-        for index, frame in self.session.live_frames(pages):
-            try:
-                found = frame.evaluate(INLINE_AND_SRI_JS)
-            except Exception:
+        frames = list(self.session.live_frames(pages))
+        if not frames:
+            return
+        # Every frame asked at once: one round trip's wait, however many frames the step brought.
+        impls = [getattr(frame, "_impl_obj", None) for _index, frame in frames]
+        answers = None
+        if all(impl is not None for impl in impls):
+            answers = later.gather(frames[0][1], [impl.evaluate(INLINE_AND_SRI_JS, None) for impl in impls],
+                                   SNAPSHOT_TIMEOUT_S)
+        if answers is None:  # another Playwright: one frame at a time
+            answers = []
+            for _index, frame in frames:
+                try:
+                    answers.append(frame.evaluate(INLINE_AND_SRI_JS))
+                except Exception:
+                    answers.append(None)
+        for (index, frame), found in zip(frames, answers):
+            if not found:
                 continue
             self._sri.update(found["sri"])
             for text in found["inline"]:
