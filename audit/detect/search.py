@@ -588,11 +588,15 @@ def _lz_text(out: str) -> bytes:
     return out.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
 
 
-@register("lzstring", ("text",), lambda run: not _all_hex(run) and _lz_alphabet(run) is not None)
+@register("lzstring", ("text",), lambda run: not _all_hex(run))
 def _lz_base64(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
-    """lz-string's compressToBase64 and compressToEncodedURIComponent forms."""
+    """lz-string's compressToBase64 and compressToEncodedURIComponent forms (a run mixing the two
+    alphabets is neither: nothing comes out)."""
+    alphabet = _lz_alphabet(run)
+    if alphabet is None:
+        return
     text = run.rstrip(b"=")
-    table = _lz_table(_lz_alphabet(run))
+    table = _lz_table(alphabet)
     head = text[:LZ_PROBE].translate(table)  # the probe's window first: most runs end there
     if head[0] & 16 or b"\xff" in head:
         return  # the first code must be 0 or 1 (a character): its second bit is the value's 0x10
