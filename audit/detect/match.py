@@ -162,31 +162,36 @@ def _scan_items(items: Sequence[bytes | str], card: Card) -> list[tuple[list[Car
         b85 = False
         # Where URL_SEED matched: `_url_runs` looks only where a match can start in a long run.
         seeds = () if hits is None else tuple(end for pid, end in hits if pid == url_seed)
+        split = None  # the body's number in pieces, once looked for here (`_scan` needs it too)
         if hits is None:
             # No needle: searched only if a shape the search starts from is there. The body's
             # character classes, mapped here, serve the search's text runs too.
             classes = char_classes(buf)
             if buf.isascii() and b"\x00" not in buf:
-                if not has_run(classes) and not split_spans(buf, pats.digits, cuts[i]):
-                    if not base85.worth_a_search(buf):
-                        results.append(([], _CLEAN))
-                        continue
-                    b85 = True
-            elif not looks_compressed(buf) and next(candidate_regions(buf, True, classes), None) is None \
-                    and not split_spans(buf, pats.digits, cuts[i]):
-                results.append(([], _CLEAN))
-                continue
+                if not has_run(classes):
+                    split = split_spans(buf, pats.digits, cuts[i])
+                    if not split:
+                        if not base85.worth_a_search(buf):
+                            results.append(([], _CLEAN))
+                            continue
+                        b85 = True
+            elif not looks_compressed(buf) and next(candidate_regions(buf, True, classes), None) is None:
+                split = split_spans(buf, pats.digits, cuts[i])
+                if not split:
+                    results.append(([], _CLEAN))
+                    continue
         elif all(kinds[pid] == "shape" for pid, _end in hits):
             # Only shapes (percent escapes in a form body, most often): the body holds no number
             # form, and `_scan` finds nothing unless the decoding search has a region to start from.
             classes = char_classes(buf)
-            if not looks_compressed(buf) and next(candidate_regions(buf, True, classes, False, seeds), None) is None \
-                    and not split_spans(buf, pats.digits, cuts[i]):
-                results.append(([], _CLEAN))
-                continue
+            if not looks_compressed(buf) and next(candidate_regions(buf, True, classes, False, seeds), None) is None:
+                split = split_spans(buf, pats.digits, cuts[i])
+                if not split:
+                    results.append(([], _CLEAN))
+                    continue
         budget = Budget.for_body(len(buf))
         try:
-            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget, classes, b85, cuts[i], seeds))
+            found = _scan(buf, card, pats, 0, hits or [], SearchContext(forms, budget, classes, b85, cuts[i], seeds, split))
         except RecursionError:  # pathological nesting: nothing sound to report for this body
             found = []
             budget.note("nesting too deep to decode")
@@ -254,8 +259,11 @@ def _scan(data: bytes, card: Card, pats: CardPatterns, depth: int,
         elif depth < MAX_DEPTH:
             found.extend(_decode_trigger(data, card, pats, depth, info.layer, end, info.length, done, ctx))
     if not numbers and not found:
-        cut = ctx.cut if depth == 0 and ctx is not None else None
-        numbers = [_Hit("number", "split", s, e) for s, e in split_spans(data, pats.digits, cut)]
+        if depth == 0 and ctx is not None:
+            spans = ctx.split if ctx.split is not None else split_spans(data, pats.digits, ctx.cut)
+        else:
+            spans = split_spans(data, pats.digits, None)
+        numbers = [_Hit("number", "split", s, e) for s, e in spans]
     found.extend(numbers)
     for num in numbers:
         for field, s, e in near_number(data, num.start, num.end, card):

@@ -133,6 +133,7 @@ class SearchContext(NamedTuple):
     base85: bool = False   # the captured body itself is searched for base85 runs (`base85.worth_a_search`)
     cut: bool | None = None  # the captured body's digits may spell the number in pieces (`match.cut_flags`)
     url_seeds: tuple[int, ...] | None = None  # the captured body's URL_SEED match ends (`url_runs_possible`)
+    split: list[tuple[int, int]] | None = None  # the captured body's `match.split_spans`, if known already
 
 
 REGISTRY: list[Decoder] = []
