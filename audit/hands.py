@@ -3,8 +3,9 @@ keys come one at a time with uneven gaps.
 
 Skimmers that hide from sandboxes count mouse movements and time typing; a run that teleports
 the mouse and types at a fixed rate shows them nothing. The figures are modest on purpose (an
-audit should not take much longer than the bare flow): a move takes a few tens of milliseconds in
-8 to 16 steps, a press lasts 25 to 45 ms, a key comes every 25 to 45 ms. Paths are cubic Béziers with control points off the straight line,
+audit should not take much longer than the bare flow): a move takes about 0.1 to 0.2 s in 9 to
+15 steps (the browser takes each mouse event at its next frame), a press lasts 25 to 45 ms, a key
+comes every 25 to 45 ms. Paths are cubic Béziers with control points off the straight line,
 eased in and out (slow at the start and end of a move, faster in the middle), never the straight,
 even-paced line of a scripted mouse.
 """
@@ -40,10 +41,11 @@ class Hands:
         nx, ny = (-(y - y0) / distance, (x - x0) / distance) if distance else (0.0, 0.0)
         c1 = (x0 + (x - x0) * 0.3 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.3 + ny * self.rng.uniform(-bend, bend))
         c2 = (x0 + (x - x0) * 0.7 + nx * self.rng.uniform(-bend, bend), y0 + (y - y0) * 0.7 + ny * self.rng.uniform(-bend, bend))
-        # Two points on the curve, each reached in small straight steps by the driver itself: one
-        # round trip per point rather than per mouse event (each round trip costs the flow time).
-        points = 2
-        per_point = max(2, steps // points)
+        # Three points on the curve, each reached in small straight steps by the driver itself: one
+        # round trip per point rather than per mouse event, and as many steps to each point, so
+        # that the eased points make the middle of the move the fastest.
+        points = 3
+        per_point = max(3, round(steps / points))
         for i in range(1, points + 1):
             t = i / points
             t = t * t * (3 - 2 * t)  # ease in and out
