@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from .capture.hittest import focused, hit_test, mark, unmark
+from .capture.hittest import DESCRIBE_JS, focused, hit_test, mark, unmark
 from .evidence import Card, KeystrokeRecord
 from .hands import Hands
 from .hosts import host_of, matches_any
@@ -212,7 +212,7 @@ class StepRunner:
         target = marked[1] if marked is not None else _describe(field_input)
         hit = None
         if self.frames is not None and marked is not None:
-            hit = hit_test(page, x, y, handle, self.frames.cdp_for, key=marked[0])
+            hit = hit_test(page, x, y, marked[0], self.frames.cdp_for)
         if marked is not None:
             unmark(handle, marked[0])
         self.hands.click(page, x, y)
@@ -301,9 +301,7 @@ def _shown_in_page(frame: Any) -> bool:
 
 def _describe(locator: Any) -> str:
     try:
-        return locator.evaluate("""(el) => { let d = el.localName; if (el.id) d += '#' + el.id;
-          for (const k of ['name', 'autocomplete']) { const v = el.getAttribute(k); if (v) d += '[' + k + '=' + v + ']'; }
-          return d; }""")
+        return locator.evaluate(DESCRIBE_JS)
     except Exception:
         return ""
 

@@ -52,11 +52,13 @@ class Hit:
     is_target: bool       # the field itself, or an element inside it
 
 
-# Marks the field with a random key and describes it, in one call.
-MARK_JS = """(el, key) => { el[key] = true;
-  let d = el.localName; if (el.id) d += '#' + el.id;
+# A field as the keystroke record names it: its tag, id, name and autocomplete token.
+_DESCRIBE_BODY = """let d = el.localName; if (el.id) d += '#' + el.id;
   for (const k of ['name', 'autocomplete']) { const v = el.getAttribute(k); if (v) d += '[' + k + '=' + v + ']'; }
-  return d; }"""
+  return d;"""
+DESCRIBE_JS = "(el) => { " + _DESCRIBE_BODY + " }"
+# Marks the field with a random key and describes it, in one call.
+MARK_JS = "(el, key) => { el[key] = true; " + _DESCRIBE_BODY + " }"
 UNMARK_JS = "(el, key) => { delete el[key]; }"
 
 
@@ -83,22 +85,10 @@ def unmark(handle: Any, key: str) -> None:
         task.add_done_callback(later.problem)
 
 
-def hit_test(page: Any, x: float, y: float, handle: Any, session_for: Callable[[Any], Any],
-             key: str | None = None) -> Hit | None:
-    """The element at (x, y) of `page`'s viewport, and whether it is the element of `handle`
-    (marked beforehand by `mark` with `key`, or marked here). None when the browser cannot say
-    (no CDP session)."""
-    marked = None
-    if key is None:
-        marked = mark(handle)
-        if marked is None:
-            return None
-        key = marked[0]
-    try:
-        return _descend(page, x, y, key, session_for)
-    finally:
-        if marked is not None:
-            unmark(handle, key)
+def hit_test(page: Any, x: float, y: float, key: str, session_for: Callable[[Any], Any]) -> Hit | None:
+    """The element at (x, y) of `page`'s viewport, and whether it is the field `mark` marked with
+    `key` (or inside it). None when the browser cannot say (no CDP session)."""
+    return _descend(page, x, y, key, session_for)
 
 
 def _descend(page: Any, x: float, y: float, key: str, session_for: Callable[[Any], Any]) -> Hit | None:
@@ -192,17 +182,7 @@ def focused(page: Any) -> tuple[Any, str, str] | None:
     """(frame, element description, document URL) of the element that has the keyboard focus.
     Every frame is asked at once (one round trip's wait, not one per frame)."""
     frames = list(page.frames)
-    impls = [getattr(f, "_impl_obj", None) for f in frames]
-    answers = None
-    if all(impl is not None for impl in impls):
-        answers = later.gather(page, [impl.evaluate(FOCUSED_JS, None) for impl in impls], FOCUS_TIMEOUT_S)
-    if answers is None:  # another Playwright: one frame at a time
-        answers = []
-        for frame in frames:
-            try:
-                answers.append(frame.evaluate(FOCUSED_JS))
-            except Exception:
-                answers.append(None)
+    answers = later.evaluate_all(frames, FOCUSED_JS, FOCUS_TIMEOUT_S)
     # Children come after parents in `page.frames`: the innermost focused document wins.
     for frame, got in reversed(list(zip(frames, answers))):
         if got is not None:

@@ -91,3 +91,23 @@ def gather(owner: Any, coros: list[Coroutine[Any, Any, Any]], timeout_s: float) 
         return None
     wait(owner, tasks, timeout_s)
     return [t.result() if problem(t) is None else None for t in tasks]
+
+
+def evaluate_all(frames: list[Any], js: str, timeout_s: float) -> list[Any]:
+    """`frame.evaluate(js)` in every frame at once (`gather`): each frame's answer, in order, None
+    where it failed or did not come within `timeout_s`. On an API without a loop to queue on, one
+    frame at a time."""
+    if not frames:
+        return []
+    impls = [getattr(frame, "_impl_obj", None) for frame in frames]
+    answers = None
+    if all(impl is not None for impl in impls):
+        answers = gather(frames[0], [impl.evaluate(js, None) for impl in impls], timeout_s)
+    if answers is None:
+        answers = []
+        for frame in frames:
+            try:
+                answers.append(frame.evaluate(js))
+            except Exception:  # noqa: BLE001 - detached or navigating: no answer from it
+                answers.append(None)
+    return answers

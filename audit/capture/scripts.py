@@ -68,18 +68,7 @@ class ScriptRecorder(Recorder):
         if not frames:
             return
         # Every frame asked at once: one round trip's wait, however many frames the step brought.
-        impls = [getattr(frame, "_impl_obj", None) for _index, frame in frames]
-        answers = None
-        if all(impl is not None for impl in impls):
-            answers = later.gather(frames[0][1], [impl.evaluate(INLINE_AND_SRI_JS, None) for impl in impls],
-                                   SNAPSHOT_TIMEOUT_S)
-        if answers is None:  # another Playwright: one frame at a time
-            answers = []
-            for _index, frame in frames:
-                try:
-                    answers.append(frame.evaluate(INLINE_AND_SRI_JS))
-                except Exception:
-                    answers.append(None)
+        answers = later.evaluate_all([frame for _index, frame in frames], INLINE_AND_SRI_JS, SNAPSHOT_TIMEOUT_S)
         for (index, frame), found in zip(frames, answers):
             if not found:
                 continue

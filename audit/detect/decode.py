@@ -35,8 +35,12 @@ HIGH = bytes(range(0x80, 0x100))
 def one_top_bit(data: bytes) -> bool:
     """Nearly every byte (all but a tenth) has the same top bit: text, or text XORed with one key
     (printable ASCII has it clear); random and compressed bytes have it set about half the time."""
-    high = len(data) - len(data.translate(None, HIGH))
-    return not len(data) // 10 < high < len(data) - len(data) // 10
+    return same_top_bit(len(data) - len(data.translate(None, HIGH)), len(data))
+
+
+def same_top_bit(high: int, n: int) -> bool:
+    """`one_top_bit` told from the count: `high` of `n` bytes have their top bit set."""
+    return not n // 10 < high < n - n // 10
 
 
 @dataclass(frozen=True)

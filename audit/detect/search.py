@@ -53,7 +53,8 @@ import lzstring
 from audit.detect import base85
 from audit.detect.decode import HIGH as _HIGH
 from audit.detect.decode import PRINTABLE as _PRINTABLE
-from audit.detect.decode import MAX_DECOMPRESSED, _inflate, _unbrotli, _zlib_header, looks_compressed
+from audit.detect.decode import (MAX_DECOMPRESSED, _inflate, _unbrotli, _zlib_header, looks_compressed,
+                                 same_top_bit)
 
 # Decoding layers the search goes down (a chain of at most this many decoders).
 MAX_LAYERS = 4
@@ -774,8 +775,7 @@ def _one_top_bit_apart(tops: bytes, size: int) -> bool:
     layer's top bits (`_TOP_BITS`) by counting: one translate of the layer serves every size."""
     for r in range(size):
         part = tops[r::size]
-        n = len(part)
-        if n // 10 < part.count(1) < n - n // 10:
+        if not same_top_bit(part.count(1), len(part)):
             return False
     return True
 
