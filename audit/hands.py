@@ -12,10 +12,13 @@ even-paced line of a scripted mouse.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import time
 from typing import Any
+
+from .capture import later
 
 
 class Hands:
@@ -27,13 +30,15 @@ class Hands:
     def _pause(self, low_ms: float, high_ms: float) -> None:
         time.sleep(self.rng.uniform(low_ms, high_ms) / 1000)
 
-    def move(self, page: Any, x: float, y: float) -> None:
-        """Move the mouse from where it is to (x, y) along a curve."""
+    def _route(self, page: Any, x: float, y: float) -> list[tuple[float, float, int, float]]:
+        """The legs of a move from where the mouse is to (x, y): (x, y, mouse events, pause after in
+        seconds) each. A mouse that was never moved first comes into the window (one event)."""
+        legs = []
         if self.x is None or self.y is None:
             size = page.viewport_size or {"width": 1280, "height": 900}
             self.x = self.rng.uniform(0.3, 0.7) * size["width"]
             self.y = self.rng.uniform(0.6, 0.9) * size["height"]
-            page.mouse.move(self.x, self.y)
+            legs.append((self.x, self.y, 1, 0.0))
         x0, y0 = self.x, self.y
         distance = math.hypot(x - x0, y - y0)
         steps = max(8, min(16, int(distance / 40)))
@@ -52,17 +57,59 @@ class Hands:
             u = 1 - t
             px = u ** 3 * x0 + 3 * u * u * t * c1[0] + 3 * u * t * t * c2[0] + t ** 3 * x
             py = u ** 3 * y0 + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t ** 3 * y
-            page.mouse.move(px, py, steps=per_point)
-            if i < points:
-                self._pause(2, 6)
+            legs.append((px, py, per_point, self.rng.uniform(2, 6) / 1000 if i < points else 0.0))
         self.x, self.y = x, y
+        return legs
 
-    def click(self, page: Any, x: float, y: float) -> None:
-        self.move(page, x, y)
+    def move(self, page: Any, x: float, y: float) -> None:
+        """Move the mouse from where it is to (x, y) along a curve."""
+        for px, py, steps, pause in self._route(page, x, y):
+            page.mouse.move(px, py, steps=steps)
+            if pause:
+                time.sleep(pause)
+
+    def start_move(self, page: Any, x: float, y: float) -> Any:
+        """`move`, as a task on the browser connection's loop (`later.queue`): the hand travels
+        while the caller goes on asking the browser other things (each mouse event waits for the
+        browser's next frame). `arrive` waits for it. None when it could not be queued: the mouse
+        was then moved in line."""
+        mouse = getattr(getattr(page, "_impl_obj", None), "mouse", None)
+        legs = self._route(page, x, y)
+
+        async def travel() -> None:
+            for px, py, steps, pause in legs:
+                await mouse.move(px, py, steps)
+                if pause:
+                    await asyncio.sleep(pause)
+
+        task = later.queue(page, travel()) if mouse is not None else None
+        if task is None:
+            for px, py, steps, pause in legs:
+                page.mouse.move(px, py, steps=steps)
+                if pause:
+                    time.sleep(pause)
+        return task
+
+    def arrive(self, page: Any, task: Any, timeout_s: float) -> None:
+        """Wait for a move `start_move` queued; a move that failed or did not end within
+        `timeout_s` raises, since a click now would land wherever the mouse stopped."""
+        if task is None:
+            return
+        later.wait(page, [task], timeout_s)
+        problem = later.problem(task)
+        if problem is not None:
+            raise RuntimeError(f"the mouse did not reach the field: {problem}")
+
+    def press(self, page: Any) -> None:
+        """A click where the mouse is: a short wait, then a press of a hand's length."""
         self._pause(10, 25)
         page.mouse.down()
         self._pause(25, 45)
         page.mouse.up()
+
+    def click(self, page: Any, x: float, y: float) -> None:
+        self.move(page, x, y)
+        self.press(page)
 
     def point_in(self, box: dict[str, float]) -> tuple[float, float]:
         """Where a payer clicks a field: near its middle, never on its edge."""

@@ -207,6 +207,8 @@ class StepRunner:
         if not box:
             raise StepFailed(f"the {field} field is not visible on the page")
         x, y = self.hands.point_in(box)
+        # The hand moves to the point while the field is marked, described and hit-tested.
+        moving = self.hands.start_move(page, x, y)
         handle = field_input.element_handle(timeout=timeout)
         marked = mark(handle)  # the field marked for the hit test, and described, in one call
         target = marked[1] if marked is not None else _describe(field_input)
@@ -215,7 +217,8 @@ class StepRunner:
             hit = hit_test(page, x, y, marked[0], self.frames.cdp_for)
         if marked is not None:
             unmark(handle, marked[0])
-        self.hands.click(page, x, y)
+        self.hands.arrive(page, moving, timeout / 1000)
+        self.hands.press(page)
         landed = focused(page)
         self.hands.type(page, value)
         covered = hit is not None and not hit.is_target

@@ -216,13 +216,14 @@ class TreeWalk:
                 yield doc, node, where, found
 
 
-def walk(cdp: Any, shown: set[int] | None = None) -> list[Document]:
+def walk(cdp: Any, shown: set[int] | None = None, first: dict[str, Any] | None = None) -> list[Document]:
     """Every document of this CDP target and the card fields each holds, with visibility.
 
     `shown`: backend node ids of this target's fields already seen visible; they are not measured
-    again (a field once shown to the payer stays one the payer saw), and new visible ones are added."""
+    again (a field once shown to the payer stays one the payer saw), and new visible ones are added.
+    `first`: the tree's first piece when the caller already read it (`first_piece`)."""
     shown = set() if shown is None else shown
-    w = TreeWalk(read_tree(cdp))
+    w = TreeWalk(read_tree(cdp, first))
     for doc, node, where, found in w.classify():
         bid = node["backendNodeId"]
         if bid in shown:
@@ -248,9 +249,10 @@ CHUNK_DEPTH = 48
 _INNER = ("children", "shadowRoots", "contentDocument", "templateContent", "pseudoElements")
 
 
-def read_tree(cdp: Any) -> dict[str, Any]:
-    """The target's whole DOM (`pierce`: shadow roots and same-process frames), however deep."""
-    root = _read(cdp, "DOM.getDocument", {}, "root")
+def read_tree(cdp: Any, first: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The target's whole DOM (`pierce`: shadow roots and same-process frames), however deep;
+    `first`: its first piece, already read (`first_piece`)."""
+    root = first if first is not None else _read(cdp, "DOM.getDocument", {}, "root")
     pending = [root]
     while pending:
         node = pending.pop()
@@ -270,6 +272,16 @@ def read_tree(cdp: Any) -> dict[str, Any]:
             if node.get(key):
                 pending.append(node[key])
     return root
+
+
+def first_piece(cdp: Any) -> Any:
+    """The coroutine of the tree's first piece (the answer of `DOM.getDocument` as `read_tree` asks
+    for it), for a caller that reads several targets' trees at once; None on an API without one.
+    A target whose tree is too deep for that piece fails it; `read_tree` then reads it shallower."""
+    impl = getattr(cdp, "_impl_obj", None)
+    if impl is None:
+        return None
+    return impl.send(method="DOM.getDocument", params={"depth": CHUNK_DEPTH, "pierce": True}, timeout=None)
 
 
 def _read(cdp: Any, method: str, params: dict[str, Any], key: str) -> dict[str, Any]:

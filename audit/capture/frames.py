@@ -17,7 +17,7 @@ from ..evidence import CardFormRecord, FrameRecord, KeystrokeRecord
 from ..hosts import host_of
 from . import Recorder, later
 from .cardwatch import BINDING, WATCH_JS
-from .domwalk import Document, box_of, walk
+from .domwalk import Document, box_of, first_piece, walk
 
 OUTLINE = {"r": 230, "g": 20, "b": 60, "a": 1.0}
 FILL = {"r": 230, "g": 20, "b": 60, "a": 0.12}
@@ -181,12 +181,12 @@ class FrameRecorder(Recorder):
         roots += [(f, self._session(f)) for f in page.frames if f.parent_frame is not None]
         if changed is not None:
             roots = _roots_of(roots, [f for f in page.frames if id(f) in changed])
+        roots = [(frame, cdp) for frame, cdp in roots if cdp is not None]
+        firsts = self._first_pieces(page, roots)
         fresh: list[tuple[dict[str, Any], int, Any, Any]] = []  # form, field node, its session, root frame
-        for frame, cdp in roots:
-            if cdp is None:
-                continue
+        for (frame, cdp), first in zip(roots, firsts):
             try:
-                documents = walk(cdp, self._shown.setdefault(id(cdp), set()))
+                documents = walk(cdp, self._shown.setdefault(id(cdp), set()), first)
             except Exception as exc:  # navigating or detached: the next sweep (or the watcher) sees it
                 message = f"card fields of {frame.url[:200]} not read this time: {type(exc).__name__}: {str(exc)[:200]}"
                 if message not in self.session.notes:
@@ -205,6 +205,28 @@ class FrameRecorder(Recorder):
                             and found.field not in form["pictured"]:
                         fresh.append((form, found.backend_id, cdp, frame))
         self._picture(page, fresh)
+
+    @staticmethod
+    def _first_pieces(page: Any, roots: list[tuple[Any, Any]]) -> list[Any]:
+        """Every root's first piece of its tree, asked of all the roots at once (one round trip's
+        wait, not one per frame): per root the piece, None where the walk must read it itself (an
+        API without a loop, a tree too deep for one piece, a frame that did not answer within
+        SWEEP_WAIT_S: the walk's own read says what is wrong, and the run's deadline bounds it)."""
+        if len(roots) < 2:
+            return [None] * len(roots)
+        coros = [first_piece(cdp) for _frame, cdp in roots]
+        tasks = [later.queue(page, c) if c is not None else None for c in coros]
+        later.wait(page, [t for t in tasks if t is not None], SWEEP_WAIT_S)
+        out: list[Any] = []
+        for task in tasks:
+            if task is None:
+                out.append(None)
+            elif not task.done() or task.cancelled() or task.exception() is not None:
+                later.problem(task)  # cancelled if still running, its failure collected
+                out.append(None)
+            else:
+                out.append((task.result() or {}).get("root"))
+        return out
 
     # -- pictures ------------------------------------------------------------------------------
     def _picture(self, page: Any, fresh: list[tuple[dict[str, Any], int, Any, Any]]) -> None:
@@ -328,6 +350,7 @@ class FrameRecorder(Recorder):
 
 
 CARD_FIELDS = {"number", "expiry", "cvc"}
+SWEEP_WAIT_S = 30.0  # for the first pieces of the trees of one sweep, asked at once
 
 
 def _ordered(fields: set[str]) -> tuple[str, ...]:

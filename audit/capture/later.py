@@ -93,6 +93,21 @@ def gather(owner: Any, coros: list[Coroutine[Any, Any, Any]], timeout_s: float) 
     return [t.result() if problem(t) is None else None for t in tasks]
 
 
+def queue_all(frames: list[Any], js: str) -> list[asyncio.Task[Any]] | None:
+    """`frame.evaluate(js)` in every frame, queued (`queue`): the tasks, in order, for the caller to
+    collect later (`wait`, `problem`); None when the API has no loop to queue on."""
+    impls = [getattr(frame, "_impl_obj", None) for frame in frames]
+    if not frames or any(impl is None for impl in impls):
+        return None
+    tasks = [queue(frames[0], impl.evaluate(js, None)) for impl in impls]
+    if any(t is None for t in tasks):
+        for t in tasks:
+            if t is not None:
+                t.cancel()
+        return None
+    return tasks
+
+
 def evaluate_all(frames: list[Any], js: str, timeout_s: float) -> list[Any]:
     """`frame.evaluate(js)` in every frame at once (`gather`): each frame's answer, in order, None
     where it failed or did not come within `timeout_s`. On an API without a loop to queue on, one

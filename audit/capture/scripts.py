@@ -18,7 +18,7 @@ INLINE_AND_SRI_JS = r"""
     if (s.src) { if (s.integrity) sri[s.src] = s.integrity; }
     else if (!s.type || /javascript|module/i.test(s.type)) inline.push(s.textContent || '');
   }
-  return {inline, sri};
+  return {inline, sri, url: location.href};
 }
 """
 
@@ -34,6 +34,8 @@ class ScriptRecorder(Recorder):
         super().__init__(session)
         self._scripts: dict[tuple[str, str | None, str], dict[str, Any]] = {}
         self._sri: dict[str, str] = {}
+        self._pending: list[tuple[int, Any]] = []  # (page index, queued read) of the last look
+        self._owner: Any = None  # a frame of the last look, whose connection runs its reads
 
     def attach_context(self, context: Any) -> None:
         context.on("response", self.on(self._response))
@@ -64,18 +66,41 @@ class ScriptRecorder(Recorder):
             "url": url, "frame_url": frame_url, "sha384": digest, "page": page, "size": len(body)})
 
     def snapshot(self, pages: list[Any]) -> None:
+        """Every changed frame's inline scripts, all frames asked at once. After a step the answers
+        are collected at the next look (the next step runs meanwhile: a processor's frames that
+        are still loading hold back no step); the final look waits for them."""
+        self._collect()
         frames = list(self.session.live_frames(pages))
         if not frames:
             return
-        # Every frame asked at once: one round trip's wait, however many frames the step brought.
+        if self.session.only_changed:
+            tasks = later.queue_all([frame for _index, frame in frames], INLINE_AND_SRI_JS)
+            if tasks is not None:
+                self._owner = frames[0][1]
+                self._pending = [(index, task) for (index, _frame), task in zip(frames, tasks)]
+                return
         answers = later.evaluate_all([frame for _index, frame in frames], INLINE_AND_SRI_JS, SNAPSHOT_TIMEOUT_S)
         for (index, frame), found in zip(frames, answers):
-            if not found:
-                continue
-            self._sri.update(found["sri"])
-            for text in found["inline"]:
-                self._add("inline", frame.url, text.encode(), index)
+            self._found(index, found, frame.url)
+
+    def _collect(self) -> None:
+        """The answers of the reads the last look queued (waited for, bounded)."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        later.wait(self._owner, [task for _index, task in pending], SNAPSHOT_TIMEOUT_S)
+        for index, task in pending:
+            if later.problem(task) is None:
+                self._found(index, task.result(), None)
+
+    def _found(self, index: int, found: Any, frame_url: str | None) -> None:
+        if not found:
+            return
+        self._sri.update(found["sri"])
+        for text in found["inline"]:
+            self._add("inline", frame_url or found.get("url"), text.encode(), index)
 
     def export(self) -> dict[str, Any]:
+        self._collect()
         return {"scripts": tuple(ScriptRecord(**rec, sri=self._sri.get(rec["url"]))
                                  for rec in self._scripts.values())}
