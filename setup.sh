@@ -4,7 +4,8 @@
 #   bash setup.sh test   install everything, then run the test suite
 #   bash setup.sh install   install everything, nothing else (CI jobs that then run card-audit)
 # Installs: Python 3.11+ with venv (apt, if missing), Debian's chromium (if no Chromium is found),
-# Debian's webext-ublock-origin-chromium (its filter lists, for --adblock lists), and the project with its dependencies into .venv. Nothing is fetched from outside the package
+# Debian's webext-ublock-origin-chromium (its filter lists, for --adblock lists), and the project with its dependencies into .venv;
+# in test mode also Node.js/npm (apt, if missing) and tests/libs' pinned npm packages (npm ci). Nothing is fetched from outside the package
 # registries: Playwright's own browser download is not needed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -47,6 +48,17 @@ if [ ! -f /usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easyl
   echo "setup: installing Debian's uBlock Origin filter lists (apt: webext-ublock-origin-chromium)" >&2
   apt_install webext-ublock-origin-chromium ||
     echo "setup: could not install webext-ublock-origin-chromium; --adblock lists will need adblock.lists" >&2
+fi
+
+# The real browser libraries the real-library red-team cases load (tests/test_real_libraries.py):
+# pinned in tests/libs/package-lock.json, installed from the npm registry, never committed.
+if [ "$mode" = test ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: installing Node.js and npm (apt)" >&2
+    apt_install nodejs npm
+  fi
+  echo "setup: installing the real-library test pages' packages (npm ci --prefix tests/libs)" >&2
+  npm ci --prefix tests/libs --no-audit --no-fund --loglevel=error
 fi
 
 if [ "$mode" = test ] && ! command -v xvfb-run >/dev/null 2>&1; then

@@ -64,10 +64,17 @@ def write_scenarios(cases: tuple[Case, ...], folder: Path, world: LabWorld) -> N
 
 @functools.cache
 def corpus() -> Corpus:
-    world = LabWorld(SITES, extra_hosts=COLLECTORS).start()
+    return run_cases(ALL, SITES, COLLECTORS)
+
+
+def run_cases(cases: tuple[Case, ...], sites: Path, collectors: tuple[str, ...],
+              prefix: str = "redteam-") -> Corpus:
+    """Serve `sites` (one folder per host) and `collectors` from one LabWorld, write one scenario
+    per case and audit them all with one `card-audit run DIR --workers 2`."""
+    world = LabWorld(sites, extra_hosts=collectors).start()
     atexit.register(world.stop)
-    work = Path(tempfile.mkdtemp(prefix="redteam-"))
-    write_scenarios(ALL, work / "scenarios", world)
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    write_scenarios(cases, work / "scenarios", world)
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "audit", "run", str(work / "scenarios"),
                            "--workers", str(WORKERS), "--out", str(work / "out")],

@@ -1,0 +1,196 @@
+"""Red-team cases built from the REAL session-replay and compression libraries, as npm ships them.
+
+A careless integration records the merchant's own checkout page, card form included, with a real
+library and sends the recording to the library's collector: the audit must fail it with
+card-data-egress to that host and the encoding chain the library's format makes. The same
+libraries used the safe way (inputs masked; the card in the processor's cross-origin frame) must
+not be reported as card-data-egress.
+
+The libraries are not part of the repository: `tests/libs/package.json` pins them and
+`npm ci --prefix tests/libs` (run by `bash setup.sh test`) installs them. At test time their
+browser builds are copied into a temporary sites folder next to the pages of `tests/libs/pages/`
+and the shared checkout partials, served by one LabWorld, and every case runs through
+`card-audit run DIR --workers 2` (`tests/redteam/harness.py`).
+
+Ground truth: each collector's requests as the lab server received them are decoded here, with
+the library's own decoder where there is one, so a case whose library did not deliver the card is
+a broken case, never a pass.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import zlib
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+import pytest
+
+from conftest import ROOT
+from redteam.cases import MERCHANT, STRIPE_STEPS, Also, Case, Egress
+from redteam.harness import SITES, Corpus, run_cases
+
+pytestmark = pytest.mark.browser
+
+LIBS = ROOT / "tests" / "libs"
+NODE_MODULES = LIBS / "node_modules"
+# Served name under /vendor/ -> the file of the installed package (tests/libs/package.json).
+VENDOR = {
+    "rrweb.umd.min.js": "rrweb/dist/rrweb.umd.min.cjs",        # rrweb 2.2.2: UMD, global `rrweb`
+    "lz-string.min.js": "lz-string/libs/lz-string.min.js",     # lz-string 1.5.0: global `LZString`
+    "fflate.umd.js": "fflate/umd/index.js",                    # fflate 0.8.3: global `fflate`
+}
+# @rrweb/packer 2.1.6: its UMD builds require() a sibling .cjs chunk, so the ES modules of dist/
+# (pack.js and the hashed chunk it imports) are served as they are.
+VENDOR_DIRS = {"rrweb-packer": "@rrweb/packer/dist"}
+
+FORM = Also("card-field-outside-processor", MERCHANT)
+# The canary as a payer types it into the merchant's plain input (digits, maybe grouped).
+CANARY = re.compile(rb"4000 ?0566 ?5566 ?5556")
+
+SKIMMERS: tuple[Case, ...] = (
+    Case("real-rrweb-json", "rrweb 2.2.2 record(), events POSTed as JSON", "fetch POST (JSON)", "plain",
+         (Egress("rec.rrweb-collect.net", "http", "plain"),), (FORM,), settle_ms=2000),
+    Case("real-rrweb-packer", "rrweb 2.2.2 record() with @rrweb/packer 2.1.6 pack as packFn",
+         "fetch POST (JSON array of packed events)", "json>deflate",
+         (Egress("rec.replay-packed.net", "http", "json>deflate"),), (FORM,), settle_ms=2000),
+    Case("real-rrweb-lzstring", "rrweb 2.2.2 record(), batch compressed with lz-string 1.5.0 compressToBase64",
+         # encodeURIComponent of lz-string's base64 writes its + / = as %2B %2F %3D: the chain is
+         # URL-encoding over lz-string.
+         "fetch POST (form)", "url>lzstring", (Egress("e.lz64-analytics.net", "http", "url>lzstring"),), (FORM,),
+         settle_ms=2000),
+    Case("real-rrweb-fflate-gzip", "rrweb 2.2.2 record(), batch gzipped with fflate 0.8.3 gzipSync",
+         "fetch POST (gzip bytes)", "gzip", (Egress("i.gz-replay.net", "http", "gzip"),), (FORM,), settle_ms=2000),
+)
+# The same libraries used the safe way: no card-data-egress.
+MASKED = Case("real-rrweb-masked", "rrweb 2.2.2 record({maskAllInputs: true})", "fetch POST (JSON, masked)",
+              "n/a", (), (FORM,), settle_ms=2000)
+LEGIT = Case("legit-real-rrweb-elements", "rrweb 2.2.2 + @rrweb/packer 2.1.6 on a Stripe Elements page",
+             "fetch POST to session replay", "n/a", steps=STRIPE_STEPS, settle_ms=2000)
+ALL = (*SKIMMERS, MASKED, LEGIT)
+COLLECTORS = ("rec.rrweb-collect.net", "rec.replay-packed.net", "e.lz64-analytics.net", "i.gz-replay.net",
+              "rec.masked-replay.net", "replay.elements-lab.net")
+
+
+def build_sites(into: Path) -> Path:
+    """The lab's sites folder: the shared partials, the merchant's checkout scripts, the pages and
+    the libraries' browser builds under /vendor/."""
+    if not (NODE_MODULES / "rrweb").is_dir():
+        pytest.fail("the real libraries are not installed: run `npm ci --prefix tests/libs` "
+                    "(bash setup.sh test does)")
+    shutil.copytree(SITES / "_partials", into / "_partials")
+    shop = into / MERCHANT
+    shutil.copytree(SITES / MERCHANT / "static", shop / "static")
+    for page in (LIBS / "pages").glob("*.html"):
+        shutil.copy(page, shop / page.name)
+    (shop / "vendor").mkdir()
+    for name, source in VENDOR.items():
+        shutil.copy(NODE_MODULES / source, shop / "vendor" / name)
+    for name, source in VENDOR_DIRS.items():
+        (shop / "vendor" / name).mkdir()
+        for file in (NODE_MODULES / source).glob("*.js"):
+            shutil.copy(file, shop / "vendor" / name / file.name)
+    return into
+
+
+@pytest.fixture(scope="module")
+def corpus() -> Corpus:
+    sites = build_sites(Path(tempfile.mkdtemp(prefix="real-libs-sites-")))
+    return run_cases(ALL, sites, COLLECTORS, prefix="real-libs-")
+
+
+def egress(result: dict) -> list[dict]:
+    return [f for f in result["findings"] if f["rule"] == "card-data-egress"]
+
+
+# -- ground truth: what each collector really received, decoded the library's way -----------------
+def lz_decompress_base64(data: str) -> str:
+    """lz-string's own decompressFromBase64 (the installed npm package), run by node."""
+    script = ("const L=require('lz-string');let d='';process.stdin.on('data',c=>d+=c)"
+              ".on('end',()=>process.stdout.write(L.decompressFromBase64(d)||''))")
+    proc = subprocess.run(["node", "-e", script], input=data, capture_output=True, text=True,
+                          cwd=LIBS, timeout=60, check=True)
+    return proc.stdout
+
+
+def unpack(packed: str) -> bytes:
+    """@rrweb/packer 2.1.6's format (dist/pack.js): a zlib stream kept as a latin-1 string."""
+    return zlib.decompress(packed.encode("latin-1"))
+
+
+def decoded(name: str, body: bytes) -> list[bytes]:
+    """What a collector's request body holds, in the clear."""
+    if name == "real-rrweb-packer" or name == "legit-real-rrweb-elements":
+        return [unpack(e) for e in json.loads(body)["events"]]
+    if name == "real-rrweb-lzstring":
+        (data,) = re.findall(rb"(?:^|&)data=([^&]*)", body)
+        return [lz_decompress_base64(unquote_to_bytes(data).decode()).encode()]
+    if name == "real-rrweb-fflate-gzip":
+        return [gzip.decompress(body)]
+    return [body]
+
+
+def delivered(corpus: Corpus, case: Case, host: str) -> list[bytes]:
+    got = [r for r in corpus.received(host) if r.method == "POST" and r.body]
+    assert got, f"{case.name}: {host} received nothing"
+    return [plain for r in got for plain in decoded(case.name, r.body)]
+
+
+# -- the real libraries, used carelessly: caught -------------------------------------------------
+@pytest.mark.parametrize("case", SKIMMERS, ids=lambda c: c.name)
+def test_real_library_leak_is_caught(case: Case, corpus: Corpus):
+    (want,) = case.egress
+    # The library really did deliver the card to its collector (otherwise the case is broken).
+    plain = delivered(corpus, case, want.host)
+    assert any(CANARY.search(p) for p in plain), f"{case.name}: the card never reached {want.host}"
+    result = corpus.result(case.name)
+    assert result["flow"]["completed"], result["flow"]["steps"]
+    assert result["verdict"] == "fail"
+    assert not result["errors"], result["errors"]
+    found = egress(result)
+    assert {(f["host"], f["channel"]) for f in found} == {(want.host, want.channel)}, \
+        [(f["host"], f["channel"], f["encoding"], f["field"]) for f in found]
+    mine = [f for f in found if f["field"] == "number"]
+    assert mine and mine[0]["severity"] == "critical" and mine[0]["blocked"] is False
+    assert {f["encoding"] for f in mine} == {want.encoding}, [f["encoding"] for f in mine]
+    for also in case.also:
+        assert [f for f in result["findings"] if f["rule"] == also.rule and f["host"] == also.host], also
+
+
+# -- the same libraries used the safe way: no card-data-egress -----------------------------------
+def test_masked_recording_of_a_merchant_form_sends_no_card(corpus: Corpus):
+    plain = delivered(corpus, MASKED, "rec.masked-replay.net")
+    assert not any(CANARY.search(p) for p in plain)
+    # The recorder did see the payer type: the masked value of the card field, one * per character.
+    assert any(re.search(rb'"text":"\*{16,19}"', p) for p in plain)
+    result = corpus.result(MASKED.name)
+    assert result["flow"]["completed"], result["flow"]["steps"]
+    assert egress(result) == [], [(f["host"], f["encoding"]) for f in egress(result)]
+    assert not result["errors"], result["errors"]
+    # The merchant's own card form is still a finding, of its own rule.
+    assert [f for f in result["findings"] if f["rule"] == "card-field-outside-processor" and f["host"] == MERCHANT]
+
+
+def test_recording_a_stripe_elements_page_stays_clean(corpus: Corpus):
+    plain = delivered(corpus, LEGIT, "replay.elements-lab.net")
+    assert not any(CANARY.search(p) for p in plain)
+    # The replay did record the page: its full snapshot reached the replay host (rrweb 2.2.2
+    # dist/rrweb.js: EventType["FullSnapshot"] = 2).
+    assert any(p.startswith(b'{"type":2,') for p in plain)
+    result = corpus.result(LEGIT.name)
+    assert result["flow"]["completed"], result["flow"]["steps"]
+    assert egress(result) == [], [(f["host"], f["encoding"]) for f in egress(result)]
+    assert result["verdict"] == "pass", [f["message"] for f in result["findings"]]
+    assert not result["errors"], result["errors"]
+    carriers = [r for r in result["requests"] if "number" in r["card_fields"]]
+    assert {r["host"] for r in carriers} == {"api.stripe.com"}
+
+
+def test_corpus_runs_through_the_cli(corpus: Corpus):
+    assert corpus.code == 1, corpus.stderr[-2000:]
+    assert "Traceback" not in corpus.stderr
