@@ -47,6 +47,7 @@ class Case:
     policy: str = ""                 # extra scenario YAML under `policy:`
     settle_ms: int = 1000
     processor: str = "stripe"
+    settle: str = ""                 # the scenario's `settle:` (flow mapping), e.g. "{fast_forward: 0}"
 
     @property
     def legit(self) -> bool:

@@ -53,6 +53,7 @@ def scenario_yaml(case: Case, host_map: dict[str, str]) -> str:
     return (f"name: {case.name}\nprocessor: {case.processor}\nstart_url: {case.start_url}\n"
             f"description: \"{case.source}; channel {case.channel}; encoding {case.encoding}\"\n"
             f"offline: true\ntls: {{ignore_errors: true}}\nsettle_ms: {case.settle_ms}\n"
+            + (f"settle: {case.settle}\n" if case.settle else "") +
             f"hosts:\n{hosts}steps:\n{case.steps}{policy}")
 
 
