@@ -94,6 +94,8 @@ PAYLOAD = json.dumps({"card": {"number": N, "exp": "12/34"}, "t": 1733000000}).e
     ("base32", base64.b32encode(PAYLOAD)),
     ("base32", b"k=" + base64.b32encode(PAYLOAD).lower().rstrip(b"=")),
     ("base64>base32", b64(base64.b32encode(PAYLOAD))),
+    # base32 on the line after a line break, the whole text a JSON string: the run read is `nPMRG...`
+    ("base32", json.dumps('{"segment_id":0}\n' + base64.b32encode(PAYLOAD).decode()).encode()),
 ])
 def test_composed_encoding_found_with_its_chain(label: str, body: bytes) -> None:
     assert label in numbers(body)
@@ -157,6 +159,49 @@ def test_lz_string_utf16_forms_in_json_found() -> None:
     for packed in (lzstring.LZString.compressToUTF16(text), ):
         body = json.dumps({"q": packed}).encode()
         assert "lzstring" in numbers(body)
+
+
+def lz_uint8(text: str) -> bytes:
+    """lz-string 1.5.0's compressToUint8Array (libs/lz-string.js): compress()'s UTF-16 string as
+    bytes, two per character, high byte first."""
+    return lzstring.LZString.compress(text).encode("utf-16-be", "surrogatepass")
+
+
+@pytest.mark.parametrize("label,wrap", [
+    ("lzstring", lambda raw: raw),                                  # fetch(url, {body: uint8array})
+    ("hex>lzstring", lambda raw: raw.hex().encode()),                # the bytes as hex text
+])
+def test_lz_string_uint8array_form_found(label, wrap) -> None:
+    raw = lz_uint8(json.dumps([{"event": "pay", "props": {"card": N, "pad": "x" * 40}}]))
+    assert label in numbers(wrap(raw))
+
+
+def zip_archive(members: dict[str, bytes], method: int = 8) -> bytes:
+    """A ZIP archive (PKWARE APPNOTE 4.3.7: local file header, then the member's data), as
+    fflate's zipSync writes one (fflate 0.8.3): deflated members by default."""
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED if method == 8 else zipfile.ZIP_STORED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("label,body", [
+    ("zip", zip_archive({"events.json": PAYLOAD})),
+    ("zip", zip_archive({"meta.json": b'{"v":1}', "events.json": PAYLOAD})),   # the second member
+    ("base64>zip", b'{"archive":"' + b64(zip_archive({"e.json": PAYLOAD})) + b'"}'),
+    ("zip", b"--B\r\nContent-Disposition: form-data; name=f; filename=s.zip\r\n\r\n"
+            + zip_archive({"events.json": PAYLOAD}) + b"\r\n--B--\r\n"),
+])
+def test_zip_archive_members_found(label: str, body: bytes) -> None:
+    assert label in numbers(body)
+
+
+def test_zip_archive_without_the_card_stays_clean() -> None:
+    body = zip_archive({"events.json": json.dumps({"card": {"last4": "5556", "brand": "visa"}}).encode()})
+    assert find_card(body, CARD) == []
 
 
 # -- session replay (rrweb's event format) -----------------------------------------------------

@@ -22,6 +22,10 @@ Candidate regions, found with C-speed byte operations (no per-position regex):
             zlib header anywhere; raw deflate or brotli, which have no header, at the start of a
             line where the bytes turn binary): a Sentry replay envelope (JSON lines, then the zlib
             stream of the recording), a compressed file in a multipart form.
+* `zip`:    the deflated data of a ZIP archive's member, found from its local file header anywhere
+            in a layer that is not text (fflate's zipSync, a .zip in a multipart form).
+
+A binary layer is also read as lz-string's compressToUint8Array form (two bytes per 16-bit value).
 
 A stream at the start of a layer needs no region: the matcher inflates every layer that looks
 compressed (`audit.detect.decode.decompress`), so a decoder whose output is compressed bytes leads
@@ -43,6 +47,7 @@ import binascii
 import functools
 import json
 import re
+import struct
 from functools import lru_cache
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -109,7 +114,7 @@ class Region(NamedTuple):
     """A stretch of one layer a decoder may apply to. Immutable, and a tuple: the search makes one
     for every run and string of every layer, and a tuple is built faster than a frozen dataclass."""
 
-    kind: str        # text | string | url | codes | utf16 | binary | gzip | zlib | raw
+    kind: str        # text | string | url | codes | utf16 | binary | gzip | zlib | raw | zip
     start: int
     end: int
     data: bytes      # data[start:end] of the layer (a memoryview of it for compressed streams)
@@ -341,6 +346,28 @@ def _stream_starts(data: bytes) -> Iterator[Region]:
         pos = data.find(b"\n", start)
 
 
+# PKWARE APPNOTE.TXT 4.3.7: a ZIP member's local file header is the signature PK\3\4, then (from
+# byte 8) the compression method (8: deflate), and at 26 and 28 the lengths of the file name and
+# the extra field that follow the 30-byte header; the member's data comes after them.
+_ZIP_LOCAL = b"PK\x03\x04"
+
+
+def _zip_members(data: bytes) -> Iterator[Region]:
+    """The raw deflate data of every deflated ZIP member in a layer (at most MAX_STREAM_STARTS).
+    A stored member (method 0) is its plain bytes, which the matcher reads already."""
+    view = memoryview(data)
+    tried = 0
+    pos = data.find(_ZIP_LOCAL)
+    while pos >= 0 and tried < MAX_STREAM_STARTS:
+        head = data[pos:pos + 30]
+        if len(head) == 30 and head[8:10] == b"\x08\x00":
+            start = pos + 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
+            if start < len(data):
+                tried += 1
+                yield Region("zip", start, len(data), view[start:])
+        pos = data.find(_ZIP_LOCAL, pos + 4)
+
+
 def candidate_regions(data: bytes, top: bool, classes: bytes | None = None,
                       base85_runs: bool = False, url_seeds: Sequence[int] | None = None) -> Iterator[Region]:
     """The regions of one layer a decoder might apply to. `top`: the captured bytes themselves,
@@ -377,6 +404,7 @@ def candidate_regions(data: bytes, top: bool, classes: bytes | None = None,
         yield Region("binary", 0, len(data), data)
     if not text:
         yield from _stream_starts(data)
+        yield from _zip_members(data)
 
 
 # -- decoders -----------------------------------------------------------------------------------
@@ -400,16 +428,25 @@ def _hex(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
 _B32_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
+def _base32_body(run: bytes) -> bytes:
+    """The run without its padding, and without a first letter of the other case: the letter of a
+    JSON escape glued on (`\\nPMRG...`, a base32 line after a line break in a JSON string)."""
+    body = run.rstrip(b"=")
+    if not (body.isupper() or body.islower()) and (body[1:].isupper() or body[1:].islower()):
+        body = body[1:]
+    return body
+
+
 def _base32_shaped(run: bytes) -> bool:
     """RFC 4648 base32: one case of letters and the digits 2-7 only (hex and base64 runs fail at
     their first other character)."""
-    body = run.rstrip(b"=")
+    body = _base32_body(run)
     return len(body) >= 16 and (body.isupper() or body.islower()) and not body.upper().translate(None, _B32_CHARS)
 
 
 @register("base32", ("text",), _base32_shaped)
 def _base32(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
-    body = run.rstrip(b"=").upper()
+    body = _base32_body(run).upper()
     for cut in range(3):  # a run cut short ends mid-group: drop the characters that make no byte
         usable = body[:len(body) - cut]
         try:
@@ -614,6 +651,23 @@ def _lz_base64(run: bytes, ctx: SearchContext) -> Iterator[bytes]:
         yield _lz_text(out)
 
 
+@register("lzstring", ("binary",), lambda region: not region[0] & 0x40)
+def _lz_uint8(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    """lz-string's compressToUint8Array form: compress()'s output, each 16-bit character as two
+    bytes, high byte first (lz-string 1.5.0, libs/lz-string.js, compressToUint8Array), posted as
+    the bytes themselves. The first code's second bit is the first value's 0x4000 bit, and it must
+    be 0 (the stream starts with a character): the `accepts` test."""
+    size = min(len(region), 2 * LZ_MAX_CHARS) & ~1
+    head = struct.unpack(f">{min(size, 2 * LZ_PROBE) // 2}H", region[:min(size, 2 * LZ_PROBE)])
+    if not head or not _lz_probe(head, 32768):
+        return
+    out, ran_out = _lz_read(struct.unpack(f">{size // 2}H", region[:size]), 32768)
+    if ran_out and len(region) > 2 * LZ_MAX_CHARS:
+        ctx.budget.note(f"lz-string stream of more than {LZ_MAX_CHARS} characters not decompressed")
+    if out:
+        yield _lz_text(out)
+
+
 def _json_string(region: bytes) -> str | None:
     try:
         value = json.loads(region)
@@ -678,6 +732,15 @@ def _zlib_inside(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
 def _raw_deflate_inside(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
     """No header: only a stream that ends cleanly (or fills the limit) counts, as at a body's start."""
     out = _inflate(region, -15, _inflate_limit(ctx), strict=True)
+    if out:
+        yield out
+
+
+@register("zip", ("zip",))
+def _zip_member(region: bytes, ctx: SearchContext) -> Iterator[bytes]:
+    """A ZIP member's deflate data (raw deflate, APPNOTE 4.4.5 method 8); its header told where it
+    starts, so a member cut short by the capture still yields what it holds."""
+    out = _inflate(region, -15, _inflate_limit(ctx), strict=False)
     if out:
         yield out
 
