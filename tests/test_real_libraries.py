@@ -20,11 +20,13 @@ a broken case, never a pass.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 import shutil
 import subprocess
 import tempfile
+import zipfile
 import zlib
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
@@ -66,6 +68,11 @@ SKIMMERS: tuple[Case, ...] = (
          settle_ms=2000),
     Case("real-rrweb-fflate-gzip", "rrweb 2.2.2 record(), batch gzipped with fflate 0.8.3 gzipSync",
          "fetch POST (gzip bytes)", "gzip", (Egress("i.gz-replay.net", "http", "gzip"),), (FORM,), settle_ms=2000),
+    Case("real-rrweb-lzstring-uint8", "rrweb 2.2.2 record(), batch compressed with lz-string 1.5.0 compressToUint8Array",
+         "fetch POST (binary body)", "lzstring", (Egress("u8.lz-replay.net", "http", "lzstring"),), (FORM,),
+         settle_ms=2000),
+    Case("real-rrweb-fflate-zip", "rrweb 2.2.2 record(), batch archived with fflate 0.8.3 zipSync",
+         "fetch POST (ZIP archive)", "zip", (Egress("up.zip-replay.net", "http", "zip"),), (FORM,), settle_ms=2000),
     # Sentry flushes a replay segment 5 to 5.5 s after its first new event (@sentry/replay 11.12.0,
     # DEFAULT_FLUSH_MIN_DELAY / DEFAULT_FLUSH_MAX_DELAY): the payer stays on the receipt 8 s at
     # the real pace, the page clock is not moved (see SENTRY_CLOCK_JUMP for what moving it does).
@@ -94,7 +101,8 @@ SENTRY_MASKED = Case("real-sentry-autocomplete-masked", "@sentry/browser 11.12.0
 ALL = (*SKIMMERS, SENTRY_CLOCK_JUMP, MASKED, SENTRY_MASKED, LEGIT)
 COLLECTORS = ("rec.rrweb-collect.net", "rec.replay-packed.net", "e.lz64-analytics.net", "i.gz-replay.net",
               "rec.masked-replay.net", "replay.elements-lab.net", "o11.ingest.sentry-lab.net",
-              "o12.ingest.sentry-lab.net", "o13.ingest.sentry-lab.net")
+              "o12.ingest.sentry-lab.net", "o13.ingest.sentry-lab.net",
+              "u8.lz-replay.net", "up.zip-replay.net")
 
 
 def build_sites(into: Path) -> Path:
@@ -137,12 +145,14 @@ def egress(result: dict) -> list[dict]:
 
 
 # -- ground truth: what each collector really received, decoded the library's way -----------------
-def lz_decompress_base64(data: str) -> str:
-    """lz-string's own decompressFromBase64 (the installed npm package), run by node."""
-    script = ("const L=require('lz-string');let d='';process.stdin.on('data',c=>d+=c)"
-              ".on('end',()=>process.stdout.write(L.decompressFromBase64(d)||''))")
-    proc = subprocess.run(["node", "-e", script], input=data, capture_output=True, text=True,
-                          cwd=LIBS, timeout=60, check=True)
+def lz_decompress(data: bytes, form: str) -> bytes:
+    """lz-string's own decompressFromBase64 / decompressFromUint8Array (the installed npm
+    package), run by node."""
+    script = ("const L=require('lz-string');const c=[];process.stdin.on('data',d=>c.push(d)).on('end',()=>{"
+              "const d=Buffer.concat(c);process.stdout.write(("
+              + ("L.decompressFromBase64(d.toString())" if form == "base64" else "L.decompressFromUint8Array(new Uint8Array(d))")
+              + ")||'')})")
+    proc = subprocess.run(["node", "-e", script], input=data, capture_output=True, cwd=LIBS, timeout=60, check=True)
     return proc.stdout
 
 
@@ -157,7 +167,12 @@ def decoded(name: str, body: bytes) -> list[bytes]:
         return [unpack(e) for e in json.loads(body)["events"]]
     if name == "real-rrweb-lzstring":
         (data,) = re.findall(rb"(?:^|&)data=([^&]*)", body)
-        return [lz_decompress_base64(unquote_to_bytes(data).decode()).encode()]
+        return [lz_decompress(unquote_to_bytes(data), "base64")]
+    if name == "real-rrweb-lzstring-uint8":
+        return [lz_decompress(body, "uint8array")]
+    if name == "real-rrweb-fflate-zip":
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return [archive.read(member) for member in archive.namelist()]
     if name == "real-rrweb-fflate-gzip":
         return [gzip.decompress(body)]
     if name.startswith("real-sentry-"):
