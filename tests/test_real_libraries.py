@@ -93,9 +93,9 @@ SKIMMERS: tuple[Case, ...] = (
     # DEFAULT_FLUSH_MIN_DELAY / DEFAULT_FLUSH_MAX_DELAY): the payer stays on the receipt 8 s at
     # the real pace, the page clock is not moved (see SENTRY_CLOCK_JUMP for what moving it does).
     Case("real-sentry-replay", "@sentry/browser 11.12.0 replayIntegration({maskAllInputs: false})",
-                   "fetch POST (envelope, compressed recording item)", "deflate",
-                   (Egress("o11.ingest.sentry-lab.net", "http", "deflate"),), (FORM,), settle_ms=8000,
-                   settle="{fast_forward: 0}"),
+         "fetch POST (envelope, compressed recording item)", "deflate",
+         (Egress("o11.ingest.sentry-lab.net", "http", "deflate"),), (FORM,), settle_ms=8000,
+         settle="{fast_forward: 0}"),
 )
 SENTRY = SKIMMERS[-1]
 # The same page under the default settle: the page clock jumps 15 minutes in three 5-minute steps
@@ -205,10 +205,12 @@ def decoded(name: str, body: bytes) -> list[bytes]:
 
 
 def envelope_items(body: bytes) -> list[tuple[str, bytes]]:
-    """A Sentry envelope (develop.sentry.dev, Envelopes): a header line, then per item a header
-    line (its `type`, and its `length` in bytes when given) and the payload. A replay_recording
-    payload is `{"segment_id":N}` and a line break, then the recording (@sentry/replay 11.12.0,
-    prepareRecordingData), compressed or, without the worker, plain JSON."""
+    """A Sentry envelope as @sentry/core 11.12.0 writes it (build/esm/utils/envelope.js,
+    serializeEnvelope): the header's JSON, then per item a line break, the item header's JSON (its
+    `type`, and its `length` in bytes when given: createReplayEnvelope gives it), a line break and
+    the payload. A replay_recording payload is `{"segment_id":N}` and a line break, then the
+    recording (@sentry/replay 11.12.0, prepareRecordingData), compressed or, without the worker,
+    plain JSON."""
     items, rest = [], body.split(b"\n", 1)[1] if b"\n" in body else b""
     while rest.strip():
         line, _, rest = rest.partition(b"\n")
