@@ -31,6 +31,32 @@ DEADLINE_RESERVE_S = 15.0   # kept before the deadline for the final look, leavi
 UNLOAD_BOUND_S = 5.0       # pages left are quiet at once; what still sends is a worker or a popup
 
 
+# The clock is installed in every frame, each frame with its own. A script that takes setTimeout
+# from an empty iframe it then removes (a clean copy of the function, out of reach of other
+# scripts' patches: @sentry/browser 11.12.0's getNativeImplementation does this for its Session
+# Replay flush) would leave its timers on the removed frame's clock, which nothing drives any more:
+# they would never fire, where a real browser fires them on the page. So an empty same-origin
+# frame's timer functions hand their timers to its parent's clock, which is moved with the page.
+ONE_CLOCK_JS = r"""
+(() => {
+  try {
+    if (window === window.top || location.href !== 'about:blank') return;
+    const parent = window.parent;
+    void parent.setTimeout;  // another origin's window throws here: its frames keep their own
+    for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
+                        'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback',
+                        'cancelIdleCallback']) {
+      const own = window[name];
+      if (typeof own !== 'function' || typeof parent[name] !== 'function') continue;
+      const handed = {[name](...args) { return parent[name](...args); }}[name];
+      try { Object.defineProperty(handed, 'toString', {value: () => Function.prototype.toString.call(own)}); } catch (e) {}
+      window[name] = handed;
+    }
+  } catch (e) {}
+})();
+"""
+
+
 def _quietly(close: Any) -> None:
     """Tear-down must not replace a run's evidence with its own error."""
     try:
@@ -273,6 +299,7 @@ class Run:
             return False
         try:
             context.clock.install()
+            context.add_init_script(ONE_CLOCK_JS)  # after the clock's own script, in every frame
             return True
         except Exception as exc:  # an older remote server: timers then run on real time only
             self._early_notes.append(f"the page clock could not be installed ({_first_line(exc)}); "

@@ -38,6 +38,20 @@ SETTLE_BOUND_MAX_S = 30.0   # ...and never later than this: a page that never go
 HIDE_TIMEOUT_S = 5.0        # telling every frame it is hidden, all at once
 
 
+# Where the page clock's jumps end, from the moment the flow ended: seconds first, then minutes,
+# hours and days, up to the scenario's settle.fast_forward.
+CLOCK_STOPS_MS = (2_000, 10_000, 60_000, 5 * 60_000, 15 * 60_000, 3_600_000, 6 * 3_600_000, 86_400_000)
+
+
+def clock_jumps(ms: int) -> list[int]:
+    """The clock's positions after each jump of a fast-forward by `ms`: every stop short of it,
+    and its thirds (a timer that sets a timer that sets a timer still comes due), ending at `ms`."""
+    if ms <= 0:
+        return []
+    thirds = {ms // 3, 2 * ms // 3} if ms >= 3000 else set()
+    return sorted({stop for stop in CLOCK_STOPS_MS if stop < ms} | thirds | {ms})
+
+
 class Recording:
     def __init__(self, context: Any, progress: Callable[[str], None] | None = None,
                  netlog_path: Path | None = None, blocker: Any = None, out_dir: Path | None = None,
@@ -138,20 +152,23 @@ class Recording:
         time.sleep(ms / 1000)
 
     def fast_forward(self, context: Any, ms: int) -> None:
-        """Move the page clock `ms` forward, in a few jumps so that a timer set by a timer also
-        comes due; each jump fires every timer due by then once (Playwright's clock.fast_forward)."""
-        jumps = 3 if ms >= 3000 else 1
+        """Move the page clock `ms` forward in growing jumps (`clock_jumps`): each jump fires every
+        timer due by then once (Playwright's clock.fast_forward), so a timer set by a timer comes
+        due at a later jump, and a script that compares the time with the payer's last action (a
+        session-replay library that stops a session idle for 5 minutes before sending what it
+        recorded) first sees seconds pass, then minutes, as it would in a real browser."""
         moved = 0
-        for n in range(jumps):
-            step = ms // jumps if n < jumps - 1 else ms - moved
+        jumps = clock_jumps(ms)
+        for n, target in enumerate(jumps):
+            step = target - moved
             try:
                 context.clock.fast_forward(step)
             except Exception as exc:  # every page closed, or a page that does not answer
                 self.session.note(f"page clock: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
                 break
-            moved += step
+            moved = target
             self.session.touch()  # what the timers send comes after this
-            if n < jumps - 1:  # after the last jump, the settle period waits for what they send
+            if n < len(jumps) - 1:  # after the last jump, the settle period waits for what they send
                 self.wait(30)
         self.clock_forward_ms += moved
 
