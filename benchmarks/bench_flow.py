@@ -54,16 +54,21 @@ from audit.scenario import load_scenario  # noqa: E402
 SCENARIO = ROOT / "scenarios" / "demo-stripe.yaml"
 
 
+def launch(world: DemoWorld, playwright) -> object:
+    """Chromium with the audited run's flags, the demo world's names mapped to it."""
+    args = [*QUIET_ARGS, *STEALTH_ARGS,
+            "--host-resolver-rules=" + host_resolver_rules(world.host_map(), True),
+            "--ignore-certificate-errors-spki-list=" + world.spki_sha256]
+    return playwright.chromium.launch(executable_path=find_browser(), args=args)
+
+
 def bare_run() -> float:
     """The flow as a plain Playwright script would drive it: no recording, no outputs."""
     from playwright.sync_api import sync_playwright
 
     t0 = time.perf_counter()
     with DemoWorld() as world, sync_playwright() as p:
-        args = [*QUIET_ARGS, *STEALTH_ARGS,
-                "--host-resolver-rules=" + host_resolver_rules(world.host_map(), True),
-                "--ignore-certificate-errors-spki-list=" + world.spki_sha256]
-        browser = p.chromium.launch(executable_path=find_browser(), args=args)
+        browser = launch(world, p)
         page = browser.new_context().new_page()
         page.goto(world.url("/invoice/1001"))
         page.get_by_text("Pay Invoice").click()
@@ -102,10 +107,7 @@ def bare_hands_run() -> float:
 
     t0 = time.perf_counter()
     with DemoWorld() as world, sync_playwright() as p:
-        args = [*QUIET_ARGS, *STEALTH_ARGS,
-                "--host-resolver-rules=" + host_resolver_rules(world.host_map(), True),
-                "--ignore-certificate-errors-spki-list=" + world.spki_sha256]
-        browser = p.chromium.launch(executable_path=find_browser(), args=args)
+        browser = launch(world, p)
         page = browser.new_context().new_page()
         page.goto(world.url("/invoice/1001"))
         pay = page.get_by_text("Pay Invoice")
