@@ -100,6 +100,12 @@ class Hands:
         if problem is not None:
             raise RuntimeError(f"the mouse did not reach the field: {problem}")
 
+    @staticmethod
+    def abandon(task: Any) -> None:
+        """A queued move no longer waited for (the step failed): stopped, its outcome collected."""
+        if task is not None:
+            later.problem(task)
+
     def press(self, page: Any) -> None:
         """A click where the mouse is: a short wait, then a press of a hand's length."""
         self._pause(10, 25)

@@ -48,7 +48,9 @@ ONE_CLOCK_JS = r"""
                         'cancelIdleCallback']) {
       const own = window[name];
       if (typeof own !== 'function' || typeof parent[name] !== 'function') continue;
-      const handed = {[name](...args) { return parent[name](...args); }}[name];
+      // Code given as a string runs in the frame's own scope, as it would on its own clock.
+      const handed = {[name](...args) {
+        return typeof args[0] === 'string' ? own.apply(window, args) : parent[name](...args); }}[name];
       try { Object.defineProperty(handed, 'toString', {value: () => Function.prototype.toString.call(own)}); } catch (e) {}
       window[name] = handed;
     }

@@ -209,14 +209,18 @@ class StepRunner:
         x, y = self.hands.point_in(box)
         # The hand moves to the point while the field is marked, described and hit-tested.
         moving = self.hands.start_move(page, x, y)
-        handle = field_input.element_handle(timeout=timeout)
-        marked = mark(handle)  # the field marked for the hit test, and described, in one call
-        target = marked[1] if marked is not None else _describe(field_input)
-        hit = None
-        if self.frames is not None and marked is not None:
-            hit = hit_test(page, x, y, marked[0], self.frames.cdp_for)
-        if marked is not None:
-            unmark(handle, marked[0])
+        try:
+            handle = field_input.element_handle(timeout=timeout)
+            marked = mark(handle)  # the field marked for the hit test, and described, in one call
+            target = marked[1] if marked is not None else _describe(field_input)
+            hit = None
+            if self.frames is not None and marked is not None:
+                hit = hit_test(page, x, y, marked[0], self.frames.cdp_for)
+            if marked is not None:
+                unmark(handle, marked[0])
+        except BaseException:
+            self.hands.abandon(moving)
+            raise
         self.hands.arrive(page, moving, timeout / 1000)
         self.hands.press(page)
         landed = focused(page)

@@ -98,12 +98,13 @@ SKIMMERS: tuple[Case, ...] = (
          settle="{fast_forward: 0}"),
 )
 SENTRY = SKIMMERS[-1]
-# The same page under the default settle: the page clock jumps 15 minutes in three 5-minute steps
-# right after the flow. Sentry's debounced flush then fires with the session idle for 5 minutes,
-# at which @sentry/replay 11.12.0 pauses the replay (SESSION_IDLE_PAUSE_DURATION = 300000) and
-# then finds it expired (SESSION_IDLE_EXPIRE_DURATION = 900000): the segment holding the card is
-# never sent, so there is nothing for the audit to catch. The page is real-sentry-replay.html
-# served under this name too, with its own DSN host (build_sites).
+# The same page under the default settle, with its own DSN host (build_sites serves
+# real-sentry-replay.html under this name too). Two things of the page clock kept Sentry from ever
+# sending the segment holding the card: its flush timer is a setTimeout taken from an iframe it
+# removes at once (@sentry/browser 11.12.0, getNativeImplementation), left on that frame's clock,
+# which nothing drove (now handed to the page's clock: audit/runner.py, ONE_CLOCK_JS); and jumps
+# of 5 minutes made the session look idle, at which @sentry/replay 11.12.0 pauses the replay
+# (SESSION_IDLE_PAUSE_DURATION = 300000) (now seconds pass first: Recording.fast_forward).
 SENTRY_CLOCK_JUMP = Case("real-sentry-replay-clock-jump", SENTRY.source, SENTRY.channel, SENTRY.encoding,
                          (Egress("o13.ingest.sentry-lab.net", "http", "deflate"),), (FORM,), settle_ms=8000)
 # The same libraries used the safe way: no card-data-egress.
