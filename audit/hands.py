@@ -63,10 +63,7 @@ class Hands:
 
     def move(self, page: Any, x: float, y: float) -> None:
         """Move the mouse from where it is to (x, y) along a curve."""
-        for px, py, steps, pause in self._route(page, x, y):
-            page.mouse.move(px, py, steps=steps)
-            if pause:
-                time.sleep(pause)
+        _walk(page, self._route(page, x, y))
 
     def start_move(self, page: Any, x: float, y: float) -> Any:
         """`move`, as a task on the browser connection's loop (`later.queue`): the hand travels
@@ -84,10 +81,7 @@ class Hands:
 
         task = later.queue(page, travel()) if mouse is not None else None
         if task is None:
-            for px, py, steps, pause in legs:
-                page.mouse.move(px, py, steps=steps)
-                if pause:
-                    time.sleep(pause)
+            _walk(page, legs)
         return task
 
     def arrive(self, page: Any, task: Any, timeout_s: float) -> None:
@@ -125,3 +119,11 @@ class Hands:
     def type(self, page: Any, text: str) -> None:
         """Into whatever has the focus, one key at a time (keydown, keypress, input, keyup each)."""
         page.keyboard.type(text, delay=self.rng.uniform(25, 45))
+
+
+def _walk(page: Any, legs: list[tuple[float, float, int, float]]) -> None:
+    """The legs of a move (`Hands._route`), one call per leg, the caller waiting for each."""
+    for px, py, steps, pause in legs:
+        page.mouse.move(px, py, steps=steps)
+        if pause:
+            time.sleep(pause)
