@@ -48,8 +48,10 @@ ONE_CLOCK_JS = r"""
                         'cancelIdleCallback']) {
       const own = window[name];
       if (typeof own !== 'function' || typeof parent[name] !== 'function') continue;
-      // Code given as a string runs in the frame's own scope, as it would on its own clock.
+      // As the browser's own functions do, a timer called on another window (bound to it) is
+      // that window's timer; code given as a string runs in the scope of the window it is set on.
       const handed = {[name](...args) {
+        if (this && this !== window && this.window === this) return this[name](...args);
         return typeof args[0] === 'string' ? own.apply(window, args) : parent[name](...args); }}[name];
       try { Object.defineProperty(handed, 'toString', {value: () => Function.prototype.toString.call(own)}); } catch (e) {}
       window[name] = handed;
